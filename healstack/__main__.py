@@ -1,0 +1,7 @@
+"""`python -m healstack` is the `healstack` command."""
+
+import sys
+
+from healstack.cli import main
+
+sys.exit(main())

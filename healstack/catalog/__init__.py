@@ -1,0 +1,96 @@
+"""Catalog snapshots: one query per object kind, records keyed by quoted full name, diffs as data."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+KINDS = ("extensions", "schemas", "relations", "columns", "constraints", "indexes", "policies", "functions",
+         "triggers", "grants", "default_privileges")
+
+# Supabase's platform schemas and healstack's own ledger are not the stack's schema.
+PLATFORM_SCHEMAS = frozenset({
+    "auth", "storage", "realtime", "extensions", "graphql", "graphql_public", "vault", "pgsodium",
+    "pgsodium_masks", "supabase_functions", "supabase_migrations", "net", "cron", "pgbouncer", "_realtime",
+    "_analytics", "healstack",
+})
+
+Record = Mapping[str, Any]
+Snapshot = dict[str, dict[str, Record]]
+
+
+@cache
+def query(kind: str) -> str:
+    """The catalog query for one object kind (a .sql file that runs unchanged in psql)."""
+    return files("healstack.catalog").joinpath(f"sql/{kind}.sql").read_text(encoding="utf-8")
+
+
+def take(conn: psycopg.Connection[Any], *, ignore_schemas: Iterable[str] = PLATFORM_SCHEMAS) -> Snapshot:
+    """Snapshot every object kind; rows in ignored schemas are dropped (extensions are always kept)."""
+    ignored = frozenset(ignore_schemas)
+    snapshot: Snapshot = {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        for kind in KINDS:
+            cur.execute(query(kind).encode("utf-8"))
+            rows = cur.fetchall()
+            snapshot[kind] = {
+                row["key"]: _freeze(row) for row in rows
+                if kind == "extensions" or row.get("schema") not in ignored
+            }
+    return snapshot
+
+
+def _freeze(row: dict[str, Any]) -> Record:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in row.items() if k != "key"}
+
+
+class Change(enum.StrEnum):
+    MISSING = "missing"
+    UNEXPECTED = "unexpected"
+    DIFFERENT = "different"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One object that differs between an expected and an actual snapshot."""
+
+    kind: str
+    key: str
+    change: Change
+    expected: Record | None
+    actual: Record | None
+
+    def fields(self) -> dict[str, tuple[Any, Any]]:
+        """For DIFFERENT: field -> (expected, actual) of the fields that differ."""
+        if self.expected is None or self.actual is None:
+            return {}
+        return {k: (self.expected.get(k), self.actual.get(k)) for k in self.expected
+                if self.expected.get(k) != self.actual.get(k)}
+
+    def describe(self) -> str:
+        if self.change is Change.DIFFERENT:
+            parts = [f"{k}: expected {e!r}, found {a!r}" for k, (e, a) in self.fields().items()]
+            return f"{self.kind} {self.key} differs: " + "; ".join(parts)
+        return f"{self.kind} {self.key} is {self.change.value}"
+
+
+def diff(expected: Snapshot, actual: Snapshot) -> list[Difference]:
+    """Every object missing from, unexpected in, or different in ``actual``."""
+    out = []
+    for kind in KINDS:
+        want, have = expected.get(kind, {}), actual.get(kind, {})
+        for key in sorted(want.keys() | have.keys()):
+            if key not in have:
+                out.append(Difference(kind, key, Change.MISSING, want[key], None))
+            elif key not in want:
+                out.append(Difference(kind, key, Change.UNEXPECTED, None, have[key]))
+            elif want[key] != have[key]:
+                out.append(Difference(kind, key, Change.DIFFERENT, want[key], have[key]))
+    return out

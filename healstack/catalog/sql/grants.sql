@@ -1,0 +1,37 @@
+-- Privileges granted on schemas, relations, columns and functions, one row per grantee and
+-- privilege (PUBLIC shown as "public").
+with acl as (
+    select n.nspname as schema, 'schema' as object_kind, quote_ident(n.nspname) as object, n.nspacl as acl
+    from pg_catalog.pg_namespace as n
+    union all
+    select n.nspname, 'relation', pg_catalog.format('%I.%I', n.nspname, c.relname), c.relacl
+    from pg_catalog.pg_class as c
+    inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
+    where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
+    union all
+    select n.nspname, 'column', pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname), a.attacl
+    from pg_catalog.pg_attribute as a
+    inner join pg_catalog.pg_class as c on a.attrelid = c.oid
+    inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
+    where a.attacl is not null and a.attnum > 0 and not a.attisdropped
+    union all
+    select n.nspname, 'function',
+        pg_catalog.format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)),
+        p.proacl
+    from pg_catalog.pg_proc as p
+    inner join pg_catalog.pg_namespace as n on p.pronamespace = n.oid
+)
+select
+    pg_catalog.format('%s %s on %s %s to %s', x.privilege_type, case when x.is_grantable then '(grantable)' else '' end,
+        acl.object_kind, acl.object, case when x.grantee = 0 then 'public' else pg_catalog.pg_get_userbyid(x.grantee) end)
+        as key,
+    acl.schema,
+    acl.object_kind,
+    acl.object,
+    case when x.grantee = 0 then 'public' else pg_catalog.pg_get_userbyid(x.grantee) end as grantee,
+    x.privilege_type as privilege,
+    x.is_grantable as grantable
+from acl
+cross join lateral pg_catalog.aclexplode(acl.acl) as x
+where acl.schema not in ('pg_catalog', 'information_schema') and acl.schema !~ '^pg_(toast|temp)'
+order by 1;

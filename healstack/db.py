@@ -1,0 +1,84 @@
+"""Connections and database-level helpers, with errors that say what was being done."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from healstack.errors import ConfigError
+from healstack.redact import redact_dsn
+
+APPLICATION_NAME = "healstack"
+
+
+def connect(dsn: str, *, autocommit: bool = False, dbname: str | None = None) -> psycopg.Connection[Any]:
+    """Open a connection; an unreachable or misconfigured target is one clear line, secrets masked."""
+    try:
+        target = make_conninfo(dsn, dbname=dbname) if dbname else dsn
+        return psycopg.connect(target, autocommit=autocommit, application_name=APPLICATION_NAME,
+                               connect_timeout=10)
+    except psycopg.ProgrammingError as e:
+        raise ConfigError(f"invalid database URL {redact_dsn(dsn)!r}: {_first_line(e)}") from e
+    except psycopg.OperationalError as e:
+        raise ConfigError(f"cannot connect to {redact_dsn(dsn)}: {_first_line(e)}") from e
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return redact_dsn(text[-1] if text else type(error).__name__)
+
+
+def with_dbname(dsn: str, dbname: str) -> str:
+    """The same server and credentials, another database."""
+    return make_conninfo(dsn, dbname=dbname)
+
+
+def dbname_of(dsn: str) -> str:
+    return str(conninfo_to_dict(dsn).get("dbname") or conninfo_to_dict(dsn).get("user") or "postgres")
+
+
+def create_database(dsn: str, name: str, *, template: str | None = None) -> str:
+    """Create database ``name`` on the server of ``dsn`` and return its DSN."""
+    query = sql.SQL("create database {}").format(sql.Identifier(name))
+    if template:
+        query = sql.SQL("{} template {}").format(query, sql.Identifier(template))
+    with connect(dsn, autocommit=True) as conn:
+        try:
+            conn.execute(query)
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise ConfigError(f"creating a throwaway database needs CREATEDB on {redact_dsn(dsn)}") from e
+    return with_dbname(dsn, name)
+
+
+def drop_database(dsn: str, name: str) -> None:
+    """Drop database ``name`` (and its connections); a missing one is fine."""
+    with connect(dsn, autocommit=True) as conn:
+        conn.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", [name])
+        conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def throwaway_database(dsn: str, name: str, *, template: str | None = None) -> Iterator[str]:
+    """A database that exists for the duration of the block."""
+    drop_database(dsn, name)
+    target = create_database(dsn, name, template=template)
+    try:
+        yield target
+    finally:
+        drop_database(dsn, name)
+
+
+def server_facts(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    """Connectivity evidence, as the staging runbook asks for it."""
+    row = conn.execute(
+        "select current_database(), current_user, current_setting('server_version'),"
+        " coalesce(host(inet_server_addr()), 'local socket'), inet_server_port(), now()"
+    ).fetchone()
+    assert row is not None
+    keys = ("database", "user", "server_version", "server_addr", "server_port", "now")
+    return dict(zip(keys, row, strict=True))

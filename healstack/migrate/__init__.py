@@ -1,0 +1,1 @@
+"""Migrations: discovery, the ledger, apply, drift detection, safety lint, rollback rehearsal."""

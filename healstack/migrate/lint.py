@@ -1,0 +1,189 @@
+"""Migration safety lint: destructive or locking DDL is refused unless a statement says why it is fine.
+
+Statements are read from pglast's parse tree (Postgres's own parser), never matched as text.
+A statement opts out of a rule with a comment just above it or inside it:
+
+    -- healstack: allow HS001 the table was never used in production (TICKET-12)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pglast import ast, enums
+
+from healstack.migrate.files import Migration
+from healstack.migrate.statements import Statement, split
+from healstack.results import CheckResult, Outcome
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    remediation: str
+
+
+RULES = {r.id: r for r in (
+    Rule("HS001", "destructive-drop", "never drop a table, schema or column in a forward migration; deprecate it"),
+    Rule("HS002", "alter-column-type", "add a new column, backfill it, and switch readers over"),
+    Rule("HS003", "index-not-concurrent",
+         "use CREATE INDEX CONCURRENTLY in a file marked '-- healstack: no-transaction'"),
+    Rule("HS004", "volatile-default", "add the column without a default, backfill in batches, then set it"),
+    Rule("HS005", "set-not-null-unvalidated",
+         "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT it, then SET NOT NULL"),
+    Rule("HS006", "missing-if-not-exists",
+         "use IF NOT EXISTS / OR REPLACE, or guard the statement in a DO block checking the catalog"),
+    Rule("HS007", "concurrently-in-transaction", "mark the file '-- healstack: no-transaction'"),
+)}
+
+_ALLOW = re.compile(r"--\s*healstack:\s*allow\s+(?P<rules>HS\d{3}(?:\s*,\s*HS\d{3})*)\s+(?P<reason>\S.*)")
+_VOLATILE = {"random", "gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1", "clock_timestamp",
+             "timeofday", "nextval", "txid_current", "statement_timestamp", "setseed"}
+_SERIAL = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}
+_AT = enums.AlterTableType
+
+
+def _walk(node: object) -> Iterator[ast.Node]:
+    if isinstance(node, ast.Node):
+        yield node
+        for slot in node.__slots__:
+            yield from _walk(getattr(node, slot, None))
+    elif isinstance(node, tuple | list):
+        for item in node:
+            yield from _walk(item)
+
+
+def _relname(rv: ast.RangeVar | None) -> str:
+    if rv is None:
+        return "?"
+    return f"{rv.schemaname or 'public'}.{rv.relname}"
+
+
+def _allowed(stmt: Statement) -> set[str]:
+    allowed: set[str] = set()
+    for match in _ALLOW.finditer(stmt.leading_comments + "\n" + stmt.sql):
+        allowed.update(r.strip() for r in match["rules"].split(","))
+    return allowed
+
+
+def _drop_names(node: ast.DropStmt) -> str:
+    names = []
+    for obj in node.objects or ():
+        parts = obj if isinstance(obj, tuple) else (obj,)
+        names.append(".".join(getattr(p, "sval", "?") for p in parts))
+    return ", ".join(names)
+
+
+def _findings(stmt: Statement, new_tables: set[str], validated: set[str], migration: Migration,
+              ) -> Iterator[tuple[str, str, str]]:
+    """(rule id, object, message) for every unsafe thing in one statement."""
+    node = stmt.node
+    destructive_drops = (enums.ObjectType.OBJECT_TABLE, enums.ObjectType.OBJECT_SCHEMA)
+    if isinstance(node, ast.DropStmt) and node.removeType in destructive_drops:
+        yield "HS001", _drop_names(node), "DROP destroys data"
+    elif isinstance(node, ast.TruncateStmt):
+        yield "HS001", ", ".join(_relname(r) for r in node.relations), "TRUNCATE destroys data"
+    elif isinstance(node, ast.IndexStmt):
+        table = _relname(node.relation)
+        if not node.if_not_exists:
+            yield "HS006", node.idxname or table, "CREATE INDEX without IF NOT EXISTS"
+        if node.concurrent and migration.transactional:
+            yield "HS007", node.idxname or table, "CREATE INDEX CONCURRENTLY cannot run inside a transaction"
+        if not node.concurrent and table not in new_tables:
+            yield "HS003", node.idxname or table, f"CREATE INDEX on existing table {table} blocks writes"
+    elif isinstance(node, ast.AlterTableStmt):
+        yield from _alter_table_findings(node, new_tables, validated)
+    elif isinstance(node, ast.CreateStmt | ast.CreateTableAsStmt | ast.CreateSeqStmt | ast.CreateSchemaStmt
+                    | ast.CreateExtensionStmt) and not node.if_not_exists:
+        yield "HS006", _object_name(node), f"{_kind(node)} without IF NOT EXISTS"
+    elif isinstance(node, ast.CreateFunctionStmt | ast.ViewStmt | ast.CreateTrigStmt) and not node.replace:
+        yield "HS006", _object_name(node), f"{_kind(node)} without OR REPLACE"
+    elif isinstance(node, ast.CreatePolicyStmt | ast.CreateEnumStmt | ast.CompositeTypeStmt | ast.CreateRoleStmt):
+        yield "HS006", _object_name(node), f"{_kind(node)} has no IF NOT EXISTS; guard it in a DO block"
+
+
+def _alter_table_findings(node: ast.AlterTableStmt, new_tables: set[str], validated: set[str],
+                          ) -> Iterator[tuple[str, str, str]]:
+    table = _relname(node.relation)
+    existing = table not in new_tables
+    for cmd in node.cmds or ():
+        column = f"{table}.{cmd.name}" if cmd.name else table
+        if cmd.subtype == _AT.AT_DropColumn:
+            yield "HS001", column, "DROP COLUMN destroys data"
+        elif cmd.subtype == _AT.AT_AlterColumnType and existing:
+            yield "HS002", column, "ALTER COLUMN TYPE rewrites the table under an exclusive lock"
+        elif cmd.subtype == _AT.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
+            column = f"{table}.{cmd.def_.colname}"
+            if not cmd.missing_ok:
+                yield "HS006", column, "ADD COLUMN without IF NOT EXISTS"
+            if existing and _volatile_default(cmd.def_):
+                yield "HS004", column, "ADD COLUMN with a volatile default rewrites the table"
+        elif cmd.subtype == _AT.AT_SetNotNull and existing and table not in validated:
+            yield "HS005", column, "SET NOT NULL scans the table under an exclusive lock"
+        elif cmd.subtype == _AT.AT_AddConstraint and existing:
+            yield "HS006", table, "ADD CONSTRAINT has no IF NOT EXISTS; guard it in a DO block"
+
+
+def _volatile_default(column: ast.ColumnDef) -> bool:
+    type_names = {getattr(n, "sval", "") for n in (column.typeName.names if column.typeName else ())}
+    if type_names & _SERIAL:
+        return True
+    for constraint in column.constraints or ():
+        if constraint.contype in (enums.ConstrType.CONSTR_DEFAULT, enums.ConstrType.CONSTR_IDENTITY):
+            if constraint.contype == enums.ConstrType.CONSTR_IDENTITY:
+                return True
+            for inner in _walk(constraint.raw_expr):
+                if isinstance(inner, ast.FuncCall) and inner.funcname[-1].sval in _VOLATILE:
+                    return True
+    return False
+
+
+def _kind(node: ast.Node) -> str:
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", type(node).__name__.removesuffix("Stmt")).upper()
+    return {"VIEW": "CREATE VIEW", "CREATE TRIG": "CREATE TRIGGER"}.get(words, words)
+
+
+def _object_name(node: ast.Node) -> str:
+    for attr in ("relation", "view", "table", "typeName", "sequence"):
+        value = getattr(node, attr, None)
+        if isinstance(value, ast.RangeVar):
+            return _relname(value)
+    for attr in ("policy_name", "schemaname", "extname", "trigname", "role"):
+        value = getattr(node, attr, None)
+        if isinstance(value, str):
+            return value
+    funcname = getattr(node, "funcname", None)
+    if funcname:
+        return ".".join(p.sval for p in funcname)
+    return type(node).__name__
+
+
+def lint_migration(migration: Migration) -> list[CheckResult]:
+    """One FAILED result per unsafe statement and rule; one PASSED result for a clean file."""
+    statements = split(migration.text, migration.label)
+    new_tables = {_relname(s.node.relation) for s in statements if isinstance(s.node, ast.CreateStmt)}
+    validated = {_relname(s.node.relation) for s in statements if isinstance(s.node, ast.AlterTableStmt)
+                 and any(c.subtype == _AT.AT_ValidateConstraint for c in s.node.cmds or ())}
+    results = []
+    for stmt in statements:
+        allowed = _allowed(stmt)
+        for rule_id, obj, message in _findings(stmt, new_tables, validated, migration):
+            rule = RULES[rule_id]
+            where = f"{migration.label}:{stmt.line}"
+            evidence = {"file": migration.label, "line": stmt.line, "statement": stmt.summary,
+                        "rule": rule.name, "remediation": rule.remediation}
+            if rule_id in allowed:
+                results.append(CheckResult(rule_id, Outcome.WARNED, obj, f"{where}: {message} (allowed)", evidence))
+            else:
+                results.append(CheckResult(rule_id, Outcome.FAILED, obj,
+                                           f"{where}: {message}; {rule.remediation}", evidence))
+    if not results:
+        results.append(CheckResult("HS000", Outcome.PASSED, migration.label, "no unsafe statements"))
+    return results
+
+
+def lint_all(migrations: list[Migration]) -> list[CheckResult]:
+    return [result for m in migrations for result in lint_migration(m)]

@@ -1,0 +1,74 @@
+"""Rollback rehearsal: for each migration, up -> rollback -> catalog as before -> up again -> as after up."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import psycopg
+
+from healstack import catalog
+from healstack.compat import ensure_supabase_compat
+from healstack.config import Settings
+from healstack.db import connect, throwaway_database
+from healstack.errors import HealstackError
+from healstack.evidence import EvidenceLog
+from healstack.migrate.files import Migration, discover
+from healstack.migrate.runner import Say, execute
+from healstack.results import CheckResult, Outcome
+
+
+def rollback_of(migration: Migration) -> Migration:
+    return Migration(version=migration.version, name=migration.name, path=migration.rollback_path)
+
+
+def _differences(diffs: list[catalog.Difference]) -> list[str]:
+    return [d.describe() for d in diffs]
+
+
+def rehearse_one(conn: psycopg.Connection[Any], migration: Migration, settings: Settings,
+                 log: EvidenceLog) -> CheckResult:
+    """Up, rollback, up again on ``conn``; the result names every object the rollback got wrong."""
+    if not migration.rollback_path.exists():
+        return CheckResult("HS201", Outcome.FAILED, migration.label,
+                           f"no rollback file {migration.rollback_path.name}", {})
+    try:
+        before = catalog.take(conn)
+        execute(conn, migration, settings, log)
+        after_up = catalog.take(conn)
+        execute(conn, rollback_of(migration), settings, log)
+        after_rollback = catalog.take(conn)
+        execute(conn, migration, settings, log)
+        again = catalog.take(conn)
+    except HealstackError as e:
+        return CheckResult("HS202", Outcome.ERROR, migration.label, f"rehearsal stopped: {e}", {})
+    leftovers = catalog.diff(before, after_rollback)
+    if leftovers:
+        return CheckResult("HS202", Outcome.FAILED, migration.label,
+                           f"rollback does not restore the catalog: {len(leftovers)} differences, e.g. "
+                           f"{leftovers[0].describe()}", {"differences": _differences(leftovers)})
+    divergence = catalog.diff(after_up, again)
+    if divergence:
+        return CheckResult("HS203", Outcome.FAILED, migration.label,
+                           f"re-applying after rollback does not converge: {divergence[0].describe()}",
+                           {"differences": _differences(divergence)})
+    changed = len(catalog.diff(before, after_up))
+    return CheckResult("HS202", Outcome.PASSED, migration.label,
+                       f"up/rollback/up round trip exact ({changed} objects created and removed)",
+                       {"objects": changed})
+
+
+def rehearse_rollback(dsn: str, settings: Settings, *, say: Say = print) -> list[CheckResult]:
+    """Rehearse every migration in a throwaway database on the target's server; the target is untouched."""
+    migrations = discover(settings.migrations_dir)
+    log = EvidenceLog(settings.reports_dir, "rehearsal")
+    results = []
+    name = f"healstack_rehearsal_{os.getpid()}"
+    with throwaway_database(dsn, name) as scratch, connect(scratch, autocommit=True) as conn:
+        log.event("compat", ensure_supabase_compat(conn))
+        for migration in migrations:
+            result = rehearse_one(conn, migration, settings, log)
+            log.event("check", result.line(), result=result.to_dict())
+            say(result.line())
+            results.append(result)
+    return results

@@ -1,0 +1,42 @@
+"""The database every phase works on: DATABASE_URL if set, else a fresh embedded server."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from healstack.config import Settings
+from healstack.embedded import EmbeddedServer, default_bindir
+from healstack.redact import redact_dsn
+
+
+@dataclass(frozen=True)
+class Target:
+    dsn: str
+    embedded: EmbeddedServer | None
+
+    @property
+    def shown(self) -> str:
+        """The DSN as it may appear in output: password masked."""
+        return redact_dsn(self.dsn)
+
+    @property
+    def description(self) -> str:
+        if self.embedded is None:
+            return f"target {self.shown} (DATABASE_URL)"
+        return f"target {self.shown} (embedded Postgres {self.embedded.version}, data in {self.embedded.datadir})"
+
+
+@contextlib.contextmanager
+def open_target(settings: Settings, *, keep: bool = False) -> Iterator[Target]:
+    """Yield the target; an embedded server is stopped and deleted afterwards unless ``keep``."""
+    if settings.database_url:
+        yield Target(settings.database_url, None)
+        return
+    server = EmbeddedServer(settings.pg_bindir or default_bindir()).start()
+    try:
+        yield Target(server.dsn(), server)
+    finally:
+        if not keep:
+            server.stop()

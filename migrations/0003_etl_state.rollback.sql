@@ -1,0 +1,2 @@
+drop table if exists public.etl_cursors;
+drop table if exists public.etl_runs;

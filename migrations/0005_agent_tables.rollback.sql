@@ -1,0 +1,3 @@
+drop table if exists public.agent_queries;
+drop table if exists public.agent_feedback;
+drop table if exists public.agent_approvals;
