@@ -31,9 +31,9 @@ def split(text: str, label: str) -> list[Statement]:
     try:
         parsed = parse_sql(text)
     except ParseError as e:
-        cursor = getattr(e, "location", None)
-        line = raw[: cursor].decode("utf-8", "replace").count("\n") + 1 if cursor else "?"
-        raise ConfigError(f"{label}:{line}: syntax error: {e.args[0]}") from e
+        cursor = e.args[1] if len(e.args) > 1 and isinstance(e.args[1], int) else None
+        line = raw[:cursor].count(b"\n") + 1 if cursor is not None else "?"
+        raise ConfigError(f"{label}:{line}: {e.args[0]}") from e
     statements = []
     previous_end = 0
     for raw_stmt in parsed:

@@ -1,0 +1,105 @@
+"""Fixtures for healstack's own tests: one server per run, a migrated template, a clone per test.
+
+The server is DATABASE_URL's (it must allow CREATE DATABASE) or an embedded one started once
+(HEALSTACK_PG_BINDIR picks other binaries, e.g. a system Postgres 15). The schema is loaded once
+into a template database; each test that needs it gets `CREATE DATABASE ... TEMPLATE` (the
+pytest-postgresql noproc + template pattern) instead of re-running the migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, settings
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from healstack.config import PROJECT_ROOT, Settings
+from healstack.db import connect
+from healstack.embedded import EmbeddedServer, default_bindir
+from healstack.migrate.runner import apply
+
+settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+MIGRATIONS = PROJECT_ROOT / "migrations"
+
+
+def _janitor(server_dsn: str, dbname: str, **kwargs: Any) -> DatabaseJanitor:
+    info = conninfo_to_dict(server_dsn)
+    return DatabaseJanitor(user=str(info.get("user", "postgres")), host=str(info.get("host", "127.0.0.1")),
+                           port=str(info.get("port", 5432)), password=info.get("password"), dbname=dbname,
+                           maintenance_dbname=str(info.get("dbname", "postgres")), **kwargs)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """DSN of the maintenance database of the one server this run uses."""
+    url = os.environ.get("DATABASE_URL") or os.environ.get("SUPABASE_DB_URL")
+    if url:
+        yield url
+        return
+    bindir = os.environ.get("HEALSTACK_PG_BINDIR")
+    server = EmbeddedServer(Path(bindir) if bindir else default_bindir()).start()
+    try:
+        yield server.dsn()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for tests: the project's migrations, evidence under a temp dir (never in reports/)."""
+    return Settings(migrations_dir=MIGRATIONS, reports_dir=tmp_path_factory.mktemp("reports"))
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_server: str, test_settings: Settings) -> Iterator[str]:
+    """Name of a template database holding the fully migrated schema, built once per run."""
+    name = f"healstack_tmpl_{os.getpid()}"
+    janitor = _janitor(pg_server, name, as_template=True)
+    janitor.drop()
+    with janitor:
+        janitor.load(lambda **_: apply(make_conninfo(pg_server, dbname=name), test_settings, say=lambda _l: None))
+        yield name
+
+
+def _new_db(pg_server: str, template: str | None) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with _janitor(pg_server, name, template_dbname=template):
+        yield make_conninfo(pg_server, dbname=name)
+
+
+@pytest.fixture
+def migrated_db(pg_server: str, migrated_template: str) -> Iterator[str]:
+    """DSN of a fresh clone of the migrated template, dropped after the test."""
+    yield from _new_db(pg_server, migrated_template)
+
+
+@pytest.fixture
+def empty_db(pg_server: str) -> Iterator[str]:
+    """DSN of a fresh empty database (nothing applied), dropped after the test."""
+    yield from _new_db(pg_server, None)
+
+
+@pytest.fixture
+def conn(migrated_db: str) -> Iterator[psycopg.Connection[Any]]:
+    with connect(migrated_db, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def migrations_copy(tmp_path: Path) -> Path:
+    """A writable copy of migrations/ for tests that seed defects into the files."""
+    target = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, target)
+    return target

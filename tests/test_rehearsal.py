@@ -1,0 +1,54 @@
+"""Rollback rehearsal: exact round trips pass, a rollback that forgets an object is caught."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from healstack.db import connect
+from healstack.migrate.rehearsal import rehearse_rollback
+from healstack.results import Outcome
+
+QUIET = {"say": lambda _line: None}
+
+
+def test_every_shipped_migration_round_trips(pg_server, test_settings):
+    results = rehearse_rollback(pg_server, test_settings, **QUIET)
+    assert [(r.object, r.outcome) for r in results] == [
+        (f"{v}.sql", Outcome.PASSED) for v in ("0001_extensions", "0002_ingest_tables", "0003_etl_state",
+                                               "0004_ops_tables", "0005_agent_tables", "0006_functions")]
+
+
+def test_rollback_that_forgets_an_object_is_caught(pg_server, test_settings, migrations_copy):
+    rollback = migrations_copy / "0004_ops_tables.rollback.sql"
+    rollback.write_text(rollback.read_text().replace("drop table if exists public.observability_logs;\n", ""))
+    settings = dataclasses.replace(test_settings, migrations_dir=migrations_copy)
+    results = {r.object: r for r in rehearse_rollback(pg_server, settings, **QUIET)}
+    failed = results["0004_ops_tables.sql"]
+    assert failed.outcome is Outcome.FAILED and failed.check_id == "HS202"
+    assert "relations public.observability_logs is unexpected" in failed.evidence["differences"]
+    assert all(r.outcome is Outcome.PASSED for name, r in results.items() if name != "0004_ops_tables.sql")
+
+
+def test_rollback_that_forgets_a_grant_change_is_caught(pg_server, test_settings, migrations_copy):
+    forward = migrations_copy / "0006_functions.sql"
+    forward.write_text(forward.read_text() + "\ngrant select on public.events to anon;\n")
+    settings = dataclasses.replace(test_settings, migrations_dir=migrations_copy)
+    results = {r.object: r for r in rehearse_rollback(pg_server, settings, **QUIET)}
+    assert results["0006_functions.sql"].outcome is Outcome.FAILED
+    assert "grants SELECT  on relation public.events to anon is unexpected" in (
+        results["0006_functions.sql"].evidence["differences"])
+
+
+def test_missing_rollback_file_fails(pg_server, test_settings, migrations_copy):
+    (migrations_copy / "0003_etl_state.rollback.sql").unlink()
+    settings = dataclasses.replace(test_settings, migrations_dir=migrations_copy)
+    results = {r.object: r for r in rehearse_rollback(pg_server, settings, **QUIET)}
+    assert results["0003_etl_state.sql"].check_id == "HS201"
+    assert results["0003_etl_state.sql"].outcome is Outcome.FAILED
+
+
+def test_rehearsal_leaves_no_database_behind(pg_server, test_settings):
+    rehearse_rollback(pg_server, test_settings, **QUIET)
+    with connect(pg_server) as conn:
+        left = conn.execute("select count(*) from pg_database where datname like 'healstack_rehearsal_%'").fetchone()
+    assert left == (0,)
