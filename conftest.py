@@ -1,3 +1,6 @@
-"""Root conftest: the healstack plugin serves both checks/ (the guardrails) and tests/."""
+"""Root conftest: the healstack plugin serves both checks/ (the guardrails) and tests/.
 
-pytest_plugins = ["healstack.plugin"]
+pytester lets tests/ run the real checks/ against seeded-defect databases.
+"""
+
+pytest_plugins = ["healstack.plugin", "pytester"]

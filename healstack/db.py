@@ -19,6 +19,7 @@ APPLICATION_NAME = "healstack"
 def connect(dsn: str, *, autocommit: bool = False, dbname: str | None = None) -> psycopg.Connection[Any]:
     """Open a connection; an unreachable or misconfigured target is one clear line, secrets masked."""
     try:
+        conninfo_to_dict(dsn)  # a malformed DSN is bad input, not a connection failure
         target = make_conninfo(dsn, dbname=dbname) if dbname else dsn
         return psycopg.connect(target, autocommit=autocommit, application_name=APPLICATION_NAME,
                                connect_timeout=10)

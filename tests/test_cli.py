@@ -1,0 +1,95 @@
+"""The healstack command: the main job works, bad input is one clear line and a distinct exit code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from healstack.db import connect
+
+
+def _run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SUPABASE_DB_URL")}
+    environ.update(env or {})
+    return subprocess.run([sys.executable, "-m", "healstack", *args], capture_output=True, text=True,
+                          env=environ, cwd=cwd, timeout=300)
+
+
+def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("healstack: error: ")
+    return lines[0]
+
+
+def test_main_job_on_the_embedded_default(tmp_path):
+    done = _run("--reports", str(tmp_path), "apply")
+    assert done.returncode == 0, done.stderr
+    assert "embedded Postgres" in done.stdout
+    assert "applied 6 migrations" in done.stdout
+    assert "DSN: postgresql://postgres@127.0.0.1:" in done.stdout
+
+
+def test_apply_to_database_url_then_again_is_a_no_op(empty_db, tmp_path):
+    first = _run("--reports", str(tmp_path), "apply", env={"DATABASE_URL": empty_db})
+    assert first.returncode == 0, first.stderr
+    assert "applied 0006_functions.sql" in first.stdout
+    second = _run("--reports", str(tmp_path), "apply", env={"DATABASE_URL": empty_db})
+    assert second.returncode == 0 and "applied 0 migrations" in second.stdout
+
+
+def test_unreachable_database_is_one_line_with_the_password_masked(tmp_path):
+    done = _run("--reports", str(tmp_path), "apply",
+                env={"DATABASE_URL": "postgresql://postgres:topsecret99@127.0.0.1:1/postgres"})
+    line = _one_line_error(done)
+    assert done.returncode == 2
+    assert "cannot connect to postgresql://postgres:***@127.0.0.1:1/postgres" in line
+    assert "topsecret99" not in done.stderr + done.stdout
+
+
+def test_malformed_database_url(tmp_path):
+    done = _run("--reports", str(tmp_path), "apply", env={"DATABASE_URL": "definitely not a dsn"})
+    assert done.returncode == 2 and "invalid database URL" in _one_line_error(done)
+
+
+def test_bad_timeout_setting(tmp_path):
+    done = _run("apply", env={"HEALSTACK_LOCK_TIMEOUT": "soon"})
+    assert done.returncode == 2
+    assert "HEALSTACK_LOCK_TIMEOUT='soon' is not a duration" in _one_line_error(done)
+
+
+def test_misnamed_migration_file(tmp_path):
+    (tmp_path / "add_stuff.sql").write_text("select 1;\n")
+    done = _run("--migrations", str(tmp_path), "lint")
+    assert done.returncode == 2 and "add_stuff.sql: migration files are named" in _one_line_error(done)
+
+
+def test_missing_migrations_directory(tmp_path):
+    done = _run("--migrations", str(tmp_path / "nope"), "lint")
+    assert done.returncode == 2 and "migrations directory not found" in _one_line_error(done)
+
+
+def test_failing_migration_exits_1_naming_file_and_line(empty_db, tmp_path):
+    (tmp_path / "0001_bad.sql").write_text("create table if not exists public.x (id int);\nselect 1/0;\n")
+    done = _run("--migrations", str(tmp_path), "--reports", str(tmp_path), "apply",
+                env={"DATABASE_URL": empty_db})
+    assert done.returncode == 1
+    assert "0001_bad.sql:2: division by zero" in _one_line_error(done)
+    with connect(empty_db) as conn:
+        assert conn.execute("select to_regclass('public.x')").fetchone() == (None,)
+
+
+@pytest.mark.parametrize("command", [("lint",), ("apply", "--dry-run")])
+def test_unsafe_migration_is_refused_with_exit_3(command, empty_db, tmp_path):
+    migrations = tmp_path / "m"
+    migrations.mkdir()
+    (migrations / "0001_drop.sql").write_text("drop table public.events;\n")
+    done = _run("--migrations", str(migrations), "--reports", str(tmp_path), *command,
+                env={"DATABASE_URL": empty_db})
+    assert done.returncode == 3
+    assert "HS001" in done.stdout and "0001_drop.sql:1" in done.stdout
