@@ -28,5 +28,6 @@ def ensure_supabase_compat(conn: psycopg.Connection[Any]) -> str:
         with conn.transaction():
             conn.execute(compat_sql().encode())
     except psycopg.errors.InsufficientPrivilege as e:
-        raise ConfigError(f"creating Supabase's roles and auth schema needs CREATEROLE: {e.diag.message_primary}") from e
+        raise ConfigError("creating Supabase's roles and auth schema needs CREATEROLE: "
+                          f"{e.diag.message_primary}") from e
     return "ensured: roles anon, authenticated, service_role, authenticator; schema auth; default privileges"

@@ -33,6 +33,18 @@ def default_bindir() -> Path:
     return Path(spec.origin).parent / "pginstall" / "bin"
 
 
+def _scratch_parent() -> Path:
+    """Where throwaway clusters live: RAM (/dev/shm) when there is one, because creating a database
+    copies hundreds of small files and a disk makes that ten times slower; else the temp dir."""
+    chosen = os.environ.get("HEALSTACK_PG_SCRATCH")
+    if chosen:
+        return Path(chosen)
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return Path(tempfile.gettempdir())
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -141,7 +153,7 @@ class EmbeddedServer:
         return str(done.stdout)
 
     def start(self) -> EmbeddedServer:
-        self.base = Path(tempfile.mkdtemp(prefix="healstack-pg-"))
+        self.base = Path(tempfile.mkdtemp(prefix="healstack-pg-", dir=_scratch_parent()))
         self._run_as.own(self.base)
         self.version = self._run("postgres", "-V").strip().rsplit(" ", 1)[-1]
         self._run("initdb", "-D", str(self.datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8",

@@ -33,7 +33,13 @@ create index if not exists decision_sync_event_logs_created_at_idx on public.dec
 
 -- The public API view runs with the caller's rights, so the table's RLS applies through it.
 create or replace view public.decision_sync_events with (security_invoker = true) as
-select id, scope, decision_id, status, duration_ms, created_at
+select
+    id,
+    scope,
+    decision_id,
+    status,
+    duration_ms,
+    created_at
 from public.decision_sync_event_logs;
 
 create table if not exists public.observability_logs (
@@ -58,7 +64,7 @@ create table if not exists public.support_curated_replies (
     source_message_id text,
     customer_message text not null,
     curated_reply text not null,
-    tags text [] not null default '{}',
+    tags text[] not null default '{}',
     approved_by text,
     approved_at timestamptz,
     created_at timestamptz not null default now(),

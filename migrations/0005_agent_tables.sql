@@ -29,7 +29,7 @@ create table if not exists public.agent_feedback (
     input_text text not null,
     model_draft text not null,
     safe_to_send boolean,
-    labels text [] not null default '{}',
+    labels text[] not null default '{}',
     rubric jsonb not null default '{}'::jsonb,
     annotator text,
     notes text,

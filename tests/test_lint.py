@@ -19,7 +19,8 @@ CASES = [
     ("HS002", "alter table public.spend alter column spend type numeric(20, 4);",
      "alter table public.spend add column if not exists spend_wide numeric(20, 4);"),
     ("HS003", "create index if not exists spend_dt_idx on public.spend (dt);",
-     "create table if not exists public.fresh (dt date);\ncreate index if not exists fresh_dt_idx on public.fresh (dt);"),
+     "create table if not exists public.fresh (dt date);\n"
+     "create index if not exists fresh_dt_idx on public.fresh (dt);"),
     ("HS004", "alter table public.events add column if not exists token uuid default gen_random_uuid();",
      "alter table public.events add column if not exists seen_at timestamptz default now();"),
     ("HS004", "alter table public.events add column if not exists seq bigserial;",

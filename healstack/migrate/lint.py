@@ -39,7 +39,8 @@ RULES = {r.id: r for r in (
     Rule("HS007", "concurrently-in-transaction", "mark the file '-- healstack: no-transaction'"),
 )}
 
-_ALLOW = re.compile(r"--[ \t]*healstack:[ \t]*allow[ \t]+(?P<rules>HS\d{3}(?:[ \t]*,[ \t]*HS\d{3})*)[ \t]+(?P<reason>\S.*)")
+_ALLOW = re.compile(r"--[ \t]*healstack:[ \t]*allow[ \t]+(?P<rules>HS\d{3}(?:[ \t]*,[ \t]*HS\d{3})*)"
+                    r"[ \t]+(?P<reason>\S.*)")
 _VOLATILE = {"random", "gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1", "clock_timestamp",
              "timeofday", "nextval", "txid_current", "statement_timestamp", "setseed"}
 _SERIAL = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}

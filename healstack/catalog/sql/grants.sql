@@ -1,28 +1,45 @@
 -- Privileges granted on schemas, relations, columns and functions, one row per grantee and
 -- privilege (PUBLIC shown as "public").
 with acl as (
-    select n.nspname as schema, 'schema' as object_kind, quote_ident(n.nspname) as object, n.nspacl as acl
+    select
+        n.nspname as schema,
+        'schema' as object_kind,
+        quote_ident(n.nspname) as object,
+        n.nspacl as acl
     from pg_catalog.pg_namespace as n
     union all
-    select n.nspname, 'relation', pg_catalog.format('%I.%I', n.nspname, c.relname), c.relacl
+    select
+        n.nspname as schema,
+        'relation' as object_kind,
+        pg_catalog.format('%I.%I', n.nspname, c.relname) as object,
+        c.relacl as acl
     from pg_catalog.pg_class as c
     inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
     where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
     union all
-    select n.nspname, 'column', pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname), a.attacl
+    select
+        n.nspname as schema,
+        'column' as object_kind,
+        pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname) as object,
+        a.attacl as acl
     from pg_catalog.pg_attribute as a
     inner join pg_catalog.pg_class as c on a.attrelid = c.oid
     inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
     where a.attacl is not null and a.attnum > 0 and not a.attisdropped
     union all
-    select n.nspname, 'function',
-        pg_catalog.format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)),
-        p.proacl
+    select
+        n.nspname as schema,
+        'function' as object_kind,
+        pg_catalog.format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid))
+            as object,
+        p.proacl as acl
     from pg_catalog.pg_proc as p
     inner join pg_catalog.pg_namespace as n on p.pronamespace = n.oid
 )
+
 select
-    pg_catalog.format('%s %s on %s %s to %s', x.privilege_type, case when x.is_grantable then '(grantable)' else '' end,
+    pg_catalog.format(
+        '%s %s on %s %s to %s', x.privilege_type, case when x.is_grantable then '(grantable)' else '' end,
         acl.object_kind, acl.object, case when x.grantee = 0 then 'public' else pg_catalog.pg_get_userbyid(x.grantee) end)
         as key,
     acl.schema,

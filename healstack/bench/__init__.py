@@ -1,0 +1,34 @@
+"""Benchmarks (`nox -s bench`): each writes a Markdown table to reports/bench/; speed is never a test."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def median_of(n: int, fn: Callable[[], float]) -> tuple[float, list[float]]:
+    """Median and all samples of ``n`` runs of ``fn``, which returns its own measured seconds."""
+    samples = [fn() for _ in range(n)]
+    return statistics.median(samples), samples
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def write_report(reports_dir: Path, name: str, title: str, lines: list[str]) -> Path:
+    path = reports_dir / "bench" / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    path.write_text(f"# {title}\n\nMeasured {stamp} on {machine()}.\n\n" + "\n".join(lines) + "\n")
+    return path

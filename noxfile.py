@@ -1,0 +1,63 @@
+"""nox sessions: the phases (apply), the project's tests on Postgres 18 and 15, lint, and benchmarks.
+
+Arguments after `--` are forwarded: `nox -s apply -- --dry-run`, `nox -s tests -- -k rehearsal`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "tests"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+SYSTEM_PG15 = Path(os.environ.get("HEALSTACK_PG15_BINDIR", "/usr/lib/postgresql/15/bin"))
+
+
+def _install(session: nox.Session, *groups: str) -> None:
+    session.install("-e", ".")
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+@nox.session(tags=["apply"])
+def apply(session: nox.Session) -> None:
+    """Apply every pending migration to the target (DATABASE_URL, else a fresh embedded Postgres)."""
+    _install(session)
+    session.run("healstack", "apply", *session.posargs)
+
+
+@nox.session(tags=["test"])
+@nox.parametrize("postgres", [nox.param("18", id="pg18"), nox.param("15", id="pg15")])
+def tests(session: nox.Session, postgres: str) -> None:
+    """healstack's own tests, on the embedded Postgres 18 and on a system Postgres 15."""
+    env = {}
+    if postgres == "15":
+        if not (SYSTEM_PG15 / "postgres").exists():
+            message = f"no Postgres 15 server binaries in {SYSTEM_PG15} (set HEALSTACK_PG15_BINDIR)"
+            if os.environ.get("CI"):
+                session.error(message)
+            session.skip(message)
+        env["HEALSTACK_PG_BINDIR"] = str(SYSTEM_PG15)
+    _install(session, "test")
+    session.run("pytest", f"--html=reports/tests/pg{postgres}.html", "--self-contained-html",
+                *session.posargs, env=env)
+
+
+@nox.session(tags=["lint"])
+def lint(session: nox.Session) -> None:
+    """ruff on Python, sqlfluff on every SQL file, and healstack's migration safety lint."""
+    _install(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("sqlfluff", "lint", "migrations", "healstack/sql", "healstack/catalog/sql")
+    session.run("healstack", "lint")
+
+
+@nox.session(tags=["bench"])
+def bench(session: nox.Session) -> None:
+    """Benchmarks; results in reports/bench/*.md (`nox -s bench -- apply` for one)."""
+    _install(session)
+    session.run("python", "-m", "healstack.bench", *session.posargs)
