@@ -39,10 +39,6 @@ def with_dbname(dsn: str, dbname: str) -> str:
     return make_conninfo(dsn, dbname=dbname)
 
 
-def dbname_of(dsn: str) -> str:
-    return str(conninfo_to_dict(dsn).get("dbname") or conninfo_to_dict(dsn).get("user") or "postgres")
-
-
 def create_database(dsn: str, name: str, *, template: str | None = None) -> str:
     """Create database ``name`` on the server of ``dsn`` and return its DSN."""
     query = sql.SQL("create database {}").format(sql.Identifier(name))

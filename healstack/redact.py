@@ -28,9 +28,9 @@ def secret_values(environ: dict[str, str] | None = None) -> list[str]:
 def redact(text: str, environ: dict[str, str] | None = None) -> str:
     """Mask DSN passwords and every secret env value appearing in ``text``."""
     for value in secret_values(environ):
-        # A DSN value is replaced by its redacted form so the host stays readable.
-        replacement = redact_dsn(value) if "://" in value or "password" in value.lower() else MASK
-        if replacement == value:
-            continue
-        text = text.replace(value, replacement)
+        # A database URL keeps its host readable; any other secret (token, webhook URL) goes whole.
+        is_dsn = value.startswith(("postgres://", "postgresql://")) or "password=" in value.lower()
+        replacement = redact_dsn(value) if is_dsn else MASK
+        if replacement != value:
+            text = text.replace(value, replacement)
     return redact_dsn(text)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import enum
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,13 +40,3 @@ class CheckResult:
 
     def line(self) -> str:
         return f"{self.outcome.value.upper():<13} {self.check_id:<10} {self.object}: {self.message}"
-
-
-def dump_jsonl(results: Iterable[CheckResult]) -> str:
-    return "".join(json.dumps(r.to_dict(), default=str, sort_keys=True) + "\n" for r in results)
-
-
-def worst(results: Iterable[CheckResult]) -> Outcome:
-    """The most severe outcome among results (PASSED for none)."""
-    order = [Outcome.PASSED, Outcome.WARNED, Outcome.NOT_EVALUATED, Outcome.FAILED, Outcome.ERROR]
-    return max((r.outcome for r in results), key=order.index, default=Outcome.PASSED)

@@ -93,3 +93,9 @@ def test_unsafe_migration_is_refused_with_exit_3(command, empty_db, tmp_path):
                 env={"DATABASE_URL": empty_db})
     assert done.returncode == 3
     assert "HS001" in done.stdout and "0001_drop.sql:1" in done.stdout
+
+
+def test_rollback_rehearsal_command(pg_server, tmp_path):
+    done = _run("--reports", str(tmp_path), "apply", "--rehearse-rollback", env={"DATABASE_URL": pg_server})
+    assert done.returncode == 0, done.stderr
+    assert "rollback rehearsal: 6 passed, 0 failed" in done.stdout
