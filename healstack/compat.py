@@ -15,15 +15,17 @@ def compat_sql() -> str:
 
 
 def is_supabase(conn: psycopg.Connection[Any]) -> bool:
-    """A real Supabase database has its admin role; there we touch nothing."""
-    row = conn.execute("select exists (select from pg_roles where rolname = 'supabase_admin')").fetchone()
+    """A real Supabase database: its admin role on the server and its auth schema in this database.
+    (A new database on a Supabase server has the roles but no auth schema: compat fills it in.)"""
+    row = conn.execute("select exists (select from pg_roles where rolname = 'supabase_admin')"
+                       " and to_regprocedure('auth.jwt()') is not null").fetchone()
     return bool(row and row[0])
 
 
 def ensure_supabase_compat(conn: psycopg.Connection[Any]) -> str:
     """Create what is missing (idempotent, one transaction). Returns what was done, for the evidence log."""
     if is_supabase(conn):
-        return "skipped: Supabase database (role supabase_admin exists)"
+        return "skipped: Supabase database (role supabase_admin and auth.jwt() exist)"
     try:
         with conn.transaction():
             conn.execute(compat_sql().encode())

@@ -54,10 +54,24 @@ def test_running_compat_again_changes_nothing(conn):
 
 
 def test_a_supabase_database_is_not_touched(empty_db):
+    supabase_jwt = "create function auth.jwt() returns jsonb language sql as $$ select '{}'::jsonb $$"
     with connect(empty_db, autocommit=True) as conn:
+        conn.execute("create schema auth")
+        conn.execute(supabase_jwt)
         conn.execute("create role supabase_admin nologin")
         try:
             assert ensure_supabase_compat(conn).startswith("skipped")
-            assert conn.execute("select to_regnamespace('auth')").fetchone() == (None,)
+            assert conn.execute("select to_regclass('auth.users'), to_regprocedure('auth.uid()')").fetchone() == (
+                None, None)
+        finally:
+            conn.execute("drop role supabase_admin")
+
+
+def test_a_new_database_on_a_supabase_server_gets_the_auth_schema(empty_db):
+    with connect(empty_db, autocommit=True) as conn:
+        conn.execute("create role supabase_admin nologin")
+        try:
+            assert ensure_supabase_compat(conn).startswith("ensured")
+            assert conn.execute("select to_regprocedure('auth.jwt()') is not null").fetchone() == (True,)
         finally:
             conn.execute("drop role supabase_admin")

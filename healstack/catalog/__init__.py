@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from types import MappingProxyType
 from typing import Any
 
 import psycopg
@@ -22,6 +23,9 @@ PLATFORM_SCHEMAS = frozenset({
     "_analytics", "healstack",
 })
 
+# User policies and triggers placed on platform tables (storage.objects, auth.users) are the stack's own.
+KEPT_ON_PLATFORM = frozenset({"policies", "triggers"})
+
 Record = Mapping[str, Any]
 Snapshot = dict[str, dict[str, Record]]
 
@@ -33,22 +37,26 @@ def query(kind: str) -> str:
 
 
 def take(conn: psycopg.Connection[Any], *, ignore_schemas: Iterable[str] = PLATFORM_SCHEMAS) -> Snapshot:
-    """Snapshot every object kind; rows in ignored schemas are dropped (extensions are always kept)."""
+    """Snapshot every object kind. Rows in ignored schemas are dropped, except extensions and the
+    policies and triggers placed on platform tables."""
     ignored = frozenset(ignore_schemas)
     snapshot: Snapshot = {}
-    with conn.cursor(row_factory=dict_row) as cur:
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        # Deparsed definitions qualify every name outside pg_catalog, so they mean the same thing on
+        # both sides of a diff and in a delta run under any search_path.
+        cur.execute("set local search_path = pg_catalog")
         for kind in KINDS:
             cur.execute(query(kind).encode("utf-8"))
             rows = cur.fetchall()
             snapshot[kind] = {
                 row["key"]: _freeze(row) for row in rows
-                if kind == "extensions" or row.get("schema") not in ignored
+                if kind == "extensions" or kind in KEPT_ON_PLATFORM or row.get("schema") not in ignored
             }
     return snapshot
 
 
 def _freeze(row: dict[str, Any]) -> Record:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in row.items() if k != "key"}
+    return MappingProxyType({k: tuple(v) if isinstance(v, list) else v for k, v in row.items() if k != "key"})
 
 
 class Change(enum.StrEnum):

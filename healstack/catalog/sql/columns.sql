@@ -1,5 +1,6 @@
 -- Columns of tables, views and foreign tables: type, nullability, default, generated, identity.
--- Position is left out: a column re-added by a delta lands last and is still the same column.
+-- Position is not compared (a column re-added by a delta lands last and is still the same column);
+-- rows come in table order so a recreated table keeps its column order.
 select
     pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname) as key,
     n.nspname as schema,
@@ -22,4 +23,4 @@ where
         select from pg_catalog.pg_depend as d
         where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid and d.deptype = 'e'
     )
-order by 1;
+order by n.nspname, c.relname, a.attnum;

@@ -10,7 +10,7 @@ with acl as (
     union all
     select
         n.nspname as schema,
-        'relation' as object_kind,
+        case when c.relkind = 'S' then 'sequence' else 'table' end as object_kind,
         pg_catalog.format('%I.%I', n.nspname, c.relname) as object,
         c.relacl as acl
     from pg_catalog.pg_class as c

@@ -9,7 +9,14 @@ select
     c.relforcerowsecurity as rls_forced,
     pg_catalog.pg_get_userbyid(c.relowner) as owner,
     coalesce(c.reloptions, '{}') as options,
-    case when c.relkind in ('v', 'm') then pg_catalog.pg_get_viewdef(c.oid) end as definition
+    case when c.relkind in ('v', 'm') then pg_catalog.pg_get_viewdef(c.oid) end as definition,
+    -- an identity column's sequence is created with its column, never on its own
+    exists(
+        select from pg_catalog.pg_depend as d
+        where
+            d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
+            and d.refclassid = 'pg_catalog.pg_class'::regclass and d.deptype = 'i'
+    ) as identity_sequence
 from pg_catalog.pg_class as c
 inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
 where

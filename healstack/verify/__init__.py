@@ -1,0 +1,1 @@
+"""Verify phase: schema parity against the migrations, and static security/performance lints."""

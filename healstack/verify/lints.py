@@ -1,0 +1,267 @@
+"""Static security and performance lints over the live catalog (Supabase splinter's set, and more).
+
+Each lint has an id, a level (error fails, warn warns), a one-line remediation, and can be waived per
+object in a committed waiver file with a reason.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from healstack import catalog
+from healstack.errors import ConfigError
+from healstack.results import CheckResult, Outcome
+from healstack.verify.policy_expr import analyse
+
+Finding = tuple[str, str, dict[str, Any]]  # object, message, evidence
+SERVICE_ONLY = frozenset({"service_role"})
+
+
+@dataclass(frozen=True)
+class Facts:
+    relations: list[dict[str, Any]]
+    functions: list[dict[str, Any]]
+    index_findings: list[dict[str, Any]]
+    snapshot: catalog.Snapshot
+
+    def tables(self) -> Iterator[dict[str, Any]]:
+        return (r for r in self.relations if r["kind"] in ("r", "p"))
+
+    def policies(self) -> Iterable[catalog.Record]:
+        return self.snapshot["policies"].values()
+
+
+@cache
+def _sql(name: str) -> bytes:
+    return files("healstack.verify").joinpath(f"sql/{name}.sql").read_bytes()
+
+
+def gather(conn: psycopg.Connection[Any]) -> Facts:
+    def rows(name: str) -> list[dict[str, Any]]:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(_sql(name))
+            return [r for r in cur.fetchall() if r["schema"] not in catalog.PLATFORM_SCHEMAS]
+
+    return Facts(rows("lint_relations"), rows("lint_functions"), rows("lint_indexes"), catalog.take(conn))
+
+
+def _reachable(rel: dict[str, Any]) -> bool:
+    return bool(rel["anon_reachable"] or rel["authenticated_reachable"])
+
+
+def _policy_key(p: catalog.Record) -> str:
+    return f"{p['schema']}.{p['relation']}.{p['name']}"
+
+
+def _rls_disabled_in_public(f: Facts) -> Iterator[Finding]:
+    for t in f.tables():
+        if not t["rls_enabled"] and _reachable(t):
+            yield t["key"], "RLS is disabled on a table the API roles can reach", {}
+
+
+def _policy_exists_rls_disabled(f: Facts) -> Iterator[Finding]:
+    for t in f.tables():
+        if not t["rls_enabled"] and t["policies"]:
+            yield t["key"], f"{t['policies']} policies exist but RLS is disabled, so none applies", {}
+
+
+def _rls_enabled_no_policy(f: Facts) -> Iterator[Finding]:
+    for t in f.tables():
+        if t["rls_enabled"] and not t["policies"]:
+            yield t["key"], "RLS is enabled but no policy exists: every API query sees nothing", {}
+
+
+def _rls_not_forced(f: Facts) -> Iterator[Finding]:
+    for t in f.tables():
+        if t["rls_enabled"] and not t["rls_forced"] and not t["owner_bypasses_rls"]:
+            yield t["key"], "RLS is not forced, so the table owner's own queries skip the policies", {}
+
+
+def _always_true_policy(f: Facts) -> Iterator[Finding]:
+    for p in f.policies():
+        if set(p["roles"]) <= SERVICE_ONLY:
+            continue
+        for clause in ("using_expr", "with_check_expr"):
+            if analyse(p[clause]).always_true:
+                yield _policy_key(p), f"{clause.removesuffix('_expr').replace('_', ' ').upper()} (true) for " \
+                    f"{', '.join(p['roles'])}: every row passes", {"command": p["command"]}
+
+
+def _write_policy_without_check(f: Facts) -> Iterator[Finding]:
+    for p in f.policies():
+        if p["command"] in ("a", "w") and p["with_check_expr"] is None:
+            command = "INSERT" if p["command"] == "a" else "UPDATE"
+            yield _policy_key(p), f"{command} policy without WITH CHECK: new rows are not checked", {}
+
+
+def _policy_uses_user_metadata(f: Facts) -> Iterator[Finding]:
+    for p in f.policies():
+        if analyse(p["using_expr"]).reads_user_metadata or analyse(p["with_check_expr"]).reads_user_metadata:
+            yield _policy_key(p), "policy reads user_metadata, which every user can edit for themselves", {}
+
+
+def _security_definer_view(f: Facts) -> Iterator[Finding]:
+    for v in f.relations:
+        if v["kind"] == "v" and v["reads_rls_tables"] and "security_invoker=true" not in v["options"] \
+                and _reachable(v):
+            yield v["key"], f"view runs as its owner over RLS tables {', '.join(v['reads_rls_tables'])}", {}
+
+
+def _definer_function_exposed(f: Facts) -> Iterator[Finding]:
+    for fn in f.functions:
+        if fn["security_definer"] and fn["api_executable"]:
+            yield fn["key"], "SECURITY DEFINER function executable by anon/authenticated", {}
+
+
+def _mutable_search_path(f: Facts) -> Iterator[Finding]:
+    for fn in f.functions:
+        if not fn["pins_search_path"] and fn["language"] not in ("internal", "c"):
+            yield fn["key"], "search_path is not pinned: callers can shadow the objects it uses", {}
+
+
+def _auth_per_row(f: Facts) -> Iterator[Finding]:
+    for p in f.policies():
+        calls = analyse(p["using_expr"]).per_row_calls + analyse(p["with_check_expr"]).per_row_calls
+        if calls:
+            yield _policy_key(p), f"{', '.join(sorted(set(calls)))} evaluated once per row", {"calls": list(calls)}
+
+
+def _index_finding(kind: str, message: str) -> Callable[[Facts], Iterator[Finding]]:
+    def find(f: Facts) -> Iterator[Finding]:
+        for row in f.index_findings:
+            if row["finding"] == kind:
+                yield row["key"], message.format(detail=row["detail"]), {"detail": row["detail"]}
+    return find
+
+
+def _no_primary_key(f: Facts) -> Iterator[Finding]:
+    for t in f.tables():
+        if not t["has_primary_key"]:
+            yield t["key"], "table has no primary key", {}
+
+
+def _extension_in_public(f: Facts) -> Iterator[Finding]:
+    for key, ext in f.snapshot["extensions"].items():
+        if ext["schema"] == "public":
+            yield key, "extension installed in schema public, where the API exposes its objects", {}
+
+
+def _invalid_index(f: Facts) -> Iterator[Finding]:
+    for key, idx in f.snapshot["indexes"].items():
+        if not idx["valid"]:
+            yield key, "index is invalid (a failed concurrent build): not used, still maintained", {}
+
+
+def _auth_users_exposed(f: Facts) -> Iterator[Finding]:
+    for v in f.relations:
+        if v["kind"] in ("v", "m") and v["reads_auth_users"] and _reachable(v):
+            yield v["key"], "view exposes auth.users to the API roles", {}
+
+
+def _multiple_permissive(f: Facts) -> Iterator[Finding]:
+    groups: dict[tuple[str, str, str, str], list[str]] = defaultdict(list)
+    for p in f.policies():
+        if not p["permissive"]:
+            continue
+        commands = ("r", "a", "w", "d") if p["command"] == "*" else (p["command"],)
+        for role in p["roles"]:
+            for command in commands:
+                groups[(p["schema"], p["relation"], role, command)].append(p["name"])
+    for (schema, relation, role, command), names in sorted(groups.items()):
+        if len(names) > 1:
+            yield f"{schema}.{relation}", f"{len(names)} permissive policies for {role} on command {command}: " \
+                f"{', '.join(sorted(names))} are all evaluated", {"role": role, "command": command}
+
+
+def _relation_in_api(kind: str, what: str) -> Callable[[Facts], Iterator[Finding]]:
+    def find(f: Facts) -> Iterator[Finding]:
+        for r in f.relations:
+            if r["kind"] == kind and _reachable(r):
+                yield r["key"], f"{what} reachable by the API roles (RLS does not apply to it)", {}
+    return find
+
+
+@dataclass(frozen=True)
+class Lint:
+    id: str
+    name: str
+    level: str
+    remediation: str
+    find: Callable[[Facts], Iterator[Finding]]
+
+
+LINTS = [Lint(*spec) for spec in (
+    ("HS401", "rls_disabled_in_public", "error", "alter table ... enable row level security", _rls_disabled_in_public),
+    ("HS402", "policy_exists_rls_disabled", "error", "enable row level security on the table",
+     _policy_exists_rls_disabled),
+    ("HS403", "rls_enabled_no_policy", "warn", "add the policies the API roles need", _rls_enabled_no_policy),
+    ("HS404", "rls_not_forced", "warn", "alter table ... force row level security", _rls_not_forced),
+    ("HS405", "always_true_policy", "error", "compare the row's tenant with the caller's claim",
+     _always_true_policy),
+    ("HS406", "write_policy_without_check", "error", "add WITH CHECK (...) to the policy",
+     _write_policy_without_check),
+    ("HS407", "policy_uses_user_metadata", "error", "read claims from app_metadata instead",
+     _policy_uses_user_metadata),
+    ("HS408", "security_definer_view", "error", "alter view ... set (security_invoker = true)",
+     _security_definer_view),
+    ("HS409", "security_definer_function_exposed", "error",
+     "revoke execute from anon, authenticated, public, or make it SECURITY INVOKER", _definer_function_exposed),
+    ("HS410", "function_search_path_mutable", "warn", "alter function ... set search_path = ''",
+     _mutable_search_path),
+    ("HS411", "auth_rls_initplan", "warn", "wrap the call: (select auth.uid())", _auth_per_row),
+    ("HS412", "unindexed_foreign_key", "warn", "create an index on the foreign key's columns",
+     _index_finding("unindexed_fk", "foreign key without a covering index: {detail}")),
+    ("HS413", "duplicate_index", "warn", "drop one of the two identical indexes",
+     _index_finding("duplicate_index", "duplicates index {detail}")),
+    ("HS414", "no_primary_key", "warn", "add a primary key", _no_primary_key),
+    ("HS415", "extension_in_public", "warn", "install extensions in schema extensions", _extension_in_public),
+    ("HS416", "invalid_index", "error", "reindex index concurrently ...", _invalid_index),
+    ("HS417", "auth_users_exposed", "error", "do not expose auth.users through a view in an API schema",
+     _auth_users_exposed),
+    ("HS418", "multiple_permissive_policies", "warn", "merge the policies into one per role and command",
+     _multiple_permissive),
+    ("HS419", "materialized_view_in_api", "warn", "revoke select from anon, authenticated",
+     _relation_in_api("m", "materialized view")),
+    ("HS420", "foreign_table_in_api", "warn", "revoke access from anon, authenticated",
+     _relation_in_api("f", "foreign table")),
+)]
+
+
+def load_waivers(path: Path) -> dict[tuple[str, str], str]:
+    """(lint id, object) -> reason, from a TOML file of [[waiver]] tables; a waiver needs a reason."""
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path.name}: {e}") from e
+    waivers = {}
+    for i, entry in enumerate(data.get("waiver", []), start=1):
+        lint, obj, reason = entry.get("lint"), entry.get("object"), str(entry.get("reason", "")).strip()
+        if not lint or not obj or not reason:
+            raise ConfigError(f"{path.name}: waiver {i} needs lint, object and a reason")
+        waivers[(lint, obj)] = reason
+    return waivers
+
+
+def run_lint(lint: Lint, facts: Facts, waivers: dict[tuple[str, str], str]) -> list[CheckResult]:
+    results = []
+    failing = Outcome.FAILED if lint.level == "error" else Outcome.WARNED
+    for obj, message, evidence in lint.find(facts):
+        evidence = {**evidence, "lint": lint.name, "level": lint.level, "remediation": lint.remediation}
+        reason = waivers.get((lint.id, obj))
+        if reason:
+            results.append(CheckResult(lint.id, Outcome.PASSED, obj, f"waived: {reason} ({message})", evidence))
+        else:
+            results.append(CheckResult(lint.id, failing, obj, f"{message}; fix: {lint.remediation}", evidence))
+    return results or [CheckResult(lint.id, Outcome.PASSED, lint.name, "no findings")]

@@ -1,0 +1,40 @@
+"""The expected schema: migrations/ applied to a fresh database, snapshotted."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+
+from healstack import catalog
+from healstack.config import Settings
+from healstack.db import connect, throwaway_database
+from healstack.embedded import embedded_server
+from healstack.errors import ConfigError
+from healstack.migrate.runner import apply
+
+
+def _build(dsn: str, settings: Settings) -> catalog.Snapshot:
+    apply(dsn, settings, say=lambda _line: None)
+    with connect(dsn) as conn:
+        return catalog.take(conn)
+
+
+def reference_snapshot(settings: Settings, target_dsn: str | None = None) -> catalog.Snapshot:
+    """Snapshot of the migrations applied to a fresh database.
+
+    The reference is built on the target's own server when it allows CREATE DATABASE, so both sides
+    are deparsed by the same Postgres version; otherwise on an embedded server.
+    """
+    # The reference build's own apply evidence is scaffolding, not the run's evidence.
+    quiet = dataclasses.replace(settings, reports_dir=Path(tempfile.mkdtemp(prefix="healstack-ref-")))
+    if target_dsn:
+        try:
+            with throwaway_database(target_dsn, f"healstack_reference_{os.getpid()}") as dsn:
+                return _build(dsn, quiet)
+        except ConfigError as e:
+            if "CREATEDB" not in str(e):
+                raise
+    with embedded_server(settings.pg_bindir) as server:
+        return _build(server.dsn(), quiet)

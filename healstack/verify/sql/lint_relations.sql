@@ -1,0 +1,91 @@
+-- Facts the security lints need about each table and view outside the platform schemas: RLS
+-- flags, policy count, whether the owner bypasses RLS, whether the API roles can reach it, and for
+-- views which RLS tables (and whether auth.users) they read.
+with api_roles as (
+    select
+        exists(
+            select from pg_catalog.pg_roles
+            where rolname = 'anon'
+        ) as has_anon,
+        exists(
+            select from pg_catalog.pg_roles
+            where rolname = 'authenticated'
+        ) as has_authenticated
+),
+
+relations as (
+    select
+        c.oid,
+        n.nspname as schema,
+        c.relname as name,
+        c.relkind::text as kind,
+        c.relrowsecurity as rls_enabled,
+        c.relforcerowsecurity as rls_forced,
+        coalesce(c.reloptions, '{}') as options,
+        pg_catalog.format('%I.%I', n.nspname, c.relname) as key,
+        (
+            select r.rolsuper or r.rolbypassrls from pg_catalog.pg_roles as r
+            where r.oid = c.relowner)
+            as owner_bypasses_rls,
+        (
+            select count(*) from pg_catalog.pg_policy as p
+            where p.polrelid = c.oid
+        ) as policies,
+        exists(
+            select from pg_catalog.pg_constraint as k
+            where k.conrelid = c.oid and k.contype = 'p')
+            as has_primary_key,
+        case
+            when (select a.has_anon from api_roles as a)
+                then
+                    pg_catalog.has_schema_privilege('anon', n.oid, 'USAGE')
+                    and pg_catalog.has_table_privilege('anon', c.oid, 'SELECT, INSERT, UPDATE, DELETE')
+            else false
+        end as anon_reachable,
+        case
+            when (select a.has_authenticated from api_roles as a)
+                then
+                    pg_catalog.has_schema_privilege('authenticated', n.oid, 'USAGE')
+                    and pg_catalog.has_table_privilege('authenticated', c.oid, 'SELECT, INSERT, UPDATE, DELETE')
+            else false
+        end as authenticated_reachable
+    from pg_catalog.pg_class as c
+    inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
+    where
+        c.relkind in ('r', 'p', 'v', 'm', 'f')
+        and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp)'
+),
+
+view_reads as (
+    select
+        rw.ev_class as view_oid,
+        array_agg(distinct pg_catalog.format('%I.%I', tn.nspname, t.relname)) filter (where t.relrowsecurity)
+            as rls_tables,
+        bool_or(tn.nspname = 'auth' and t.relname = 'users') as reads_auth_users
+    from pg_catalog.pg_rewrite as rw
+    inner join pg_catalog.pg_depend as d
+        on d.classid = 'pg_catalog.pg_rewrite'::regclass and rw.oid = d.objid
+    inner join pg_catalog.pg_class as t on d.refobjid = t.oid and t.relkind in ('r', 'p')
+    inner join pg_catalog.pg_namespace as tn on t.relnamespace = tn.oid
+    where t.oid <> rw.ev_class
+    group by rw.ev_class
+)
+
+select
+    r.key,
+    r.schema,
+    r.name,
+    r.kind,
+    r.rls_enabled,
+    r.rls_forced,
+    r.options,
+    r.owner_bypasses_rls,
+    r.policies,
+    r.has_primary_key,
+    r.anon_reachable,
+    r.authenticated_reachable,
+    coalesce(v.rls_tables, '{}') as reads_rls_tables,
+    coalesce(v.reads_auth_users, false) as reads_auth_users
+from relations as r
+left join view_reads as v on r.oid = v.view_oid
+order by r.key;
