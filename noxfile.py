@@ -30,6 +30,21 @@ def apply(session: nox.Session) -> None:
     session.run("healstack", "apply", *session.posargs)
 
 
+@nox.session(tags=["verify"])
+def verify(session: nox.Session) -> None:
+    """The guardrails in checks/ against the target: apply state, schema parity, security lints."""
+    _install(session, "test")
+    session.run("pytest", "checks", "--html=reports/verify/report.html", "--self-contained-html",
+                *session.posargs)
+
+
+@nox.session(tags=["verify"])
+def delta(session: nox.Session) -> None:
+    """Write the migration that brings the target to migrations/ (`nox -s delta -- --out FILE`)."""
+    _install(session)
+    session.run("healstack", "delta", *session.posargs, success_codes=[0, 1, 3])
+
+
 @nox.session(tags=["test"])
 @nox.parametrize("postgres", [nox.param("18", id="pg18"), nox.param("15", id="pg15")])
 def tests(session: nox.Session, postgres: str) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from healstack import __version__
 from healstack.config import Settings
+from healstack.delta import render_delta
 from healstack.errors import HealstackError
 from healstack.migrate.files import discover
 from healstack.migrate.lint import lint_all
@@ -18,7 +19,8 @@ from healstack.migrate.rehearsal import rehearse_rollback
 from healstack.migrate.runner import apply
 from healstack.redact import redact
 from healstack.results import Outcome
-from healstack.target import open_target
+from healstack.target import Target, open_target
+from healstack.verify.run import delta_for, verify
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
                          help="leave the embedded server running afterwards (prints how to stop it)")
 
     sub.add_parser("lint", help="migration safety lint (destructive or locking DDL)")
+    sub.add_parser("verify", help="schema parity with migrations/ and the security lints, on the target")
+
+    p_delta = sub.add_parser("delta", help="write the migration that brings the target to migrations/")
+    p_delta.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    p_delta.add_argument("--online", action="store_true",
+                         help="concurrent index builds outside a transaction, foreign keys validated separately")
     return parser
 
 
@@ -70,12 +78,54 @@ def _cmd_lint(settings: Settings) -> int:
     return 3 if failed else 0
 
 
+def _migrated(target: Target, settings: Settings) -> None:
+    """An embedded target starts empty: migrate it, so verify and delta judge the stack, not a void."""
+    if target.embedded is not None:
+        apply(target.dsn, settings, say=lambda _line: None)
+        print("embedded target: every migration applied first", file=sys.stderr)
+
+
+def _cmd_verify(settings: Settings) -> int:
+    with open_target(settings) as target:
+        print(target.description)
+        _migrated(target, settings)
+        results = verify(target.dsn, settings)
+    for r in results:
+        if r.outcome is not Outcome.PASSED:
+            print(r.line())
+    failed = sum(not r.ok for r in results)
+    warned = sum(r.outcome is Outcome.WARNED for r in results)
+    print(f"verify: {len(results) - failed - warned} passed, {warned} warned, {failed} failed")
+    return 1 if failed else 0
+
+
+def _cmd_delta(args: argparse.Namespace, settings: Settings) -> int:
+    with open_target(settings) as target:
+        _migrated(target, settings)
+        delta = delta_for(target.dsn, settings, online=args.online)
+    if not delta.differences:
+        print("no difference: the target matches migrations/", file=sys.stderr)
+        return 0
+    text = render_delta(delta, online=args.online)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"delta written to {args.out}: {delta.count} statements, {len(delta.refused)} refused",
+              file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 3 if delta.refused else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env(migrations_dir=args.migrations, reports_dir=args.reports)
         if args.command == "apply":
             return _cmd_apply(args, settings)
+        if args.command == "verify":
+            return _cmd_verify(settings)
+        if args.command == "delta":
+            return _cmd_delta(args, settings)
         return _cmd_lint(settings)
     except HealstackError as e:
         print(f"healstack: error: {redact(str(e))}", file=sys.stderr)

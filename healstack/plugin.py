@@ -8,6 +8,7 @@ data, never console text.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,18 +25,52 @@ RESULTS_KEY = pytest.StashKey[list[CheckResult]]()
 USER_PROPERTY = "healstack_results"
 
 
-@pytest.fixture(scope="session")
-def healstack_settings() -> Settings:
-    return Settings.from_env()
+class TargetHolder:
+    """Opens the target on first use, so collection (parametrizing by what the database holds) and
+    the tests share one database; closed when pytest ends."""
+
+    def __init__(self) -> None:
+        self.settings = Settings.from_env()
+        self._stack = contextlib.ExitStack()
+        self._target: Target | None = None
+
+    def get(self) -> Target:
+        if self._target is None:
+            self._target = self._stack.enter_context(open_target(self.settings))
+            if self._target.embedded is not None:
+                apply(self._target.dsn, self.settings, say=lambda _line: None)
+        return self._target
+
+    def close(self) -> None:
+        self._stack.close()
 
 
-@pytest.fixture(scope="session")
-def healstack_target(healstack_settings: Settings) -> Iterator[Target]:
+HOLDER_KEY = pytest.StashKey[TargetHolder]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[HOLDER_KEY] = TargetHolder()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    holder = config.stash.get(HOLDER_KEY, None)
+    if holder is not None:
+        holder.close()
+
+
+def target_of(config: pytest.Config) -> Target:
     """The database under check: DATABASE_URL, or an embedded server with every migration applied."""
-    with open_target(healstack_settings) as target:
-        if target.embedded is not None:
-            apply(target.dsn, healstack_settings, say=lambda _line: None)
-        yield target
+    return config.stash[HOLDER_KEY].get()
+
+
+@pytest.fixture(scope="session")
+def healstack_settings(pytestconfig: pytest.Config) -> Settings:
+    return pytestconfig.stash[HOLDER_KEY].settings
+
+
+@pytest.fixture(scope="session")
+def healstack_target(pytestconfig: pytest.Config) -> Target:
+    return target_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")

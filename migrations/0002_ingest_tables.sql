@@ -113,10 +113,9 @@ for each row execute function public.set_updated_at();
 create or replace trigger metrics_daily_set_updated_at before update on public.metrics_daily
 for each row execute function public.set_updated_at();
 
--- Only the ETL writes; TRUNCATE is revoked because RLS does not apply to it.
-revoke all on public.events, public.spend, public.orders, public.metrics_daily from anon;
-revoke insert, update, delete, truncate, references, trigger
-on public.events, public.spend, public.orders, public.metrics_daily from authenticated;
+-- Only the ETL writes. Everything is revoked first and read access granted back: the API roles'
+-- default privileges include TRUNCATE (RLS does not apply to it) and, on Postgres 17+, MAINTAIN.
+revoke all on public.events, public.spend, public.orders, public.metrics_daily from anon, authenticated;
 grant select on public.events, public.spend, public.orders, public.metrics_daily to authenticated;
 grant all on public.events, public.spend, public.orders, public.metrics_daily to service_role;
 revoke execute on function public.set_updated_at() from public, anon, authenticated;

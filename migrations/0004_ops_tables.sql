@@ -84,11 +84,7 @@ create or replace trigger support_curated_replies_set_updated_at before update o
 for each row execute function public.set_updated_at();
 
 revoke all on public.facts, public.decision_sync_event_logs, public.decision_sync_events,
-public.observability_logs, public.support_curated_replies from anon;
-revoke update, delete, truncate, references, trigger on public.facts, public.decision_sync_event_logs,
-public.observability_logs, public.support_curated_replies from authenticated;
-revoke insert on public.observability_logs, public.support_curated_replies from authenticated;
-revoke insert, update, delete, truncate, references, trigger on public.decision_sync_events from authenticated;
+public.observability_logs, public.support_curated_replies from anon, authenticated;
 grant select, insert on public.facts, public.decision_sync_event_logs to authenticated;
 grant select on public.observability_logs, public.support_curated_replies, public.decision_sync_events to authenticated;
 grant all on public.facts, public.decision_sync_event_logs, public.decision_sync_events,

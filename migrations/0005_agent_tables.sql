@@ -76,9 +76,7 @@ for each row execute function public.set_updated_at();
 create or replace trigger agent_queries_set_updated_at before update on public.agent_queries
 for each row execute function public.set_updated_at();
 
-revoke all on public.agent_approvals, public.agent_feedback, public.agent_queries from anon;
-revoke insert, update, delete, truncate, references, trigger
-on public.agent_approvals, public.agent_feedback, public.agent_queries from authenticated;
+revoke all on public.agent_approvals, public.agent_feedback, public.agent_queries from anon, authenticated;
 grant select on public.agent_approvals, public.agent_feedback, public.agent_queries to authenticated;
 grant update (safe_to_send, labels, rubric, annotator, notes) on public.agent_feedback to authenticated;
 grant update (approved, human_edited) on public.agent_queries to authenticated;

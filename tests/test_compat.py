@@ -75,3 +75,13 @@ def test_a_new_database_on_a_supabase_server_gets_the_auth_schema(empty_db):
             assert conn.execute("select to_regprocedure('auth.jwt()') is not null").fetchone() == (True,)
         finally:
             conn.execute("drop role supabase_admin")
+
+
+def test_api_roles_hold_no_truncate_or_maintain_anywhere(conn):
+    privileges = "TRUNCATE, MAINTAIN" if conn.info.server_version >= 170000 else "TRUNCATE"
+    holders = conn.execute(
+        "select c.relname, r.rolname from pg_class c cross join pg_roles r"
+        " where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'v')"
+        " and r.rolname in ('anon', 'authenticated') and has_table_privilege(r.oid, c.oid, %s)",
+        [privileges]).fetchall()
+    assert holders == []

@@ -35,7 +35,7 @@ def test_rollback_that_forgets_a_grant_change_is_caught(pg_server, test_settings
     settings = dataclasses.replace(test_settings, migrations_dir=migrations_copy)
     results = {r.object: r for r in rehearse_rollback(pg_server, settings, **QUIET)}
     assert results["0006_functions.sql"].outcome is Outcome.FAILED
-    assert "grants SELECT  on relation public.events to anon is unexpected" in (
+    assert "grants SELECT  on table public.events to anon is unexpected" in (
         results["0006_functions.sql"].evidence["differences"])
 
 
