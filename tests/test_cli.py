@@ -99,3 +99,22 @@ def test_rollback_rehearsal_command(pg_server, tmp_path):
     done = _run("--reports", str(tmp_path), "apply", "--rehearse-rollback", env={"DATABASE_URL": pg_server})
     assert done.returncode == 0, done.stderr
     assert "rollback rehearsal: 6 passed, 0 failed" in done.stdout
+
+
+def test_verify_and_delta_exit_codes(migrated_db, tmp_path):
+    env = {"DATABASE_URL": migrated_db}
+    assert _run("--reports", str(tmp_path), "verify", env=env).returncode == 0
+    clean = _run("--reports", str(tmp_path), "delta", env=env)
+    assert clean.returncode == 0 and "no difference" in clean.stderr
+    with connect(migrated_db, autocommit=True) as conn:
+        conn.execute("drop index public.idx_spend_platform_dt")
+    broken = _run("--reports", str(tmp_path), "verify", env=env)
+    assert broken.returncode == 1 and "HS301" in broken.stdout
+    out = tmp_path / "delta.sql"
+    written = _run("--reports", str(tmp_path), "delta", "--out", str(out), env=env)
+    assert written.returncode == 1, written.stderr
+    assert "create index if not exists idx_spend_platform_dt" in out.read_text()
+    with connect(migrated_db, autocommit=True) as conn:
+        conn.execute("create table public.stray (id int primary key)")
+    refused = _run("--reports", str(tmp_path), "delta", env=env)
+    assert refused.returncode == 3 and "relations public.stray: unexpected" in refused.stdout

@@ -45,8 +45,9 @@ class _Planner:
 
     def plan(self, differences: list[Difference]) -> Delta:
         self.delta.differences = len(differences)
+        # tables and views created whole: their columns come with them
         missing_tables = {(r["schema"], r["name"]) for d in differences if d.kind == "relations"
-                          and d.change is Change.MISSING and (r := d.expected) is not None and r["kind"] == "r"}
+                          and d.change is Change.MISSING and (r := d.expected) is not None}
         missing_constraints = {(r["schema"], r["name"]) for d in differences if d.kind == "constraints"
                                and d.change is Change.MISSING and (r := d.expected) and r["type"] in "pux"}
         for d in differences:

@@ -1,0 +1,130 @@
+"""Every verify lint fires on a seeded instance and stays quiet on the fixed form."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from healstack.errors import ConfigError
+from healstack.results import Outcome
+from healstack.verify.lints import LINTS, gather, load_waivers, run_lint
+
+BY_ID = {lint.id: lint for lint in LINTS}
+OWN = "(select auth.jwt() -> 'app_metadata' ->> 'project')"
+
+# (lint, object it must name, defect statements, fix statements)
+CASES = [
+    ("HS401", "public.open_t", ["create table public.open_t (id int primary key)"],
+     ["alter table public.open_t enable row level security"]),
+    ("HS402", "public.facts", ["alter table public.facts disable row level security"],
+     ["alter table public.facts enable row level security"]),
+    ("HS403", "public.t403", ["create table public.t403 (id int primary key)",
+                              "alter table public.t403 enable row level security"],
+     ["create policy p on public.t403 for select to authenticated using (id = 1)"]),
+    ("HS404", "public.t404", ["create table public.t404 (id int primary key)",
+                              "alter table public.t404 enable row level security",
+                              "alter table public.t404 owner to {role}"],
+     ["alter table public.t404 force row level security"]),
+    ("HS405", "public.spend.p405", ["create policy p405 on public.spend for select to authenticated using (true)"],
+     [f"alter policy p405 on public.spend using (project = {OWN})"]),
+    ("HS406", "public.facts.p406", ["create policy p406 on public.facts for update to authenticated using (true)"],
+     [f"alter policy p406 on public.facts using (project = {OWN}) with check (project = {OWN})"]),
+    ("HS407", "public.orders.p407",
+     ["create policy p407 on public.orders for select to authenticated"
+      " using (project = (select auth.jwt() -> 'user_metadata' ->> 'project'))"],
+     [f"alter policy p407 on public.orders using (project = {OWN})"]),
+    ("HS408", "public.v408", ["create view public.v408 as select * from public.facts"],
+     ["alter view public.v408 set (security_invoker = true)"]),
+    ("HS409", "public.f409()",
+     ["create function public.f409() returns int language sql security definer set search_path = '' as 'select 1'"],
+     ["revoke execute on function public.f409() from public, anon, authenticated"]),
+    ("HS410", "public.f410()", ["create function public.f410() returns int language sql as 'select 1'"],
+     ["alter function public.f410() set search_path = ''"]),
+    ("HS411", "public.events.p411",
+     ["create policy p411 on public.events for select to authenticated"
+      " using (project = auth.jwt() -> 'app_metadata' ->> 'project')"],
+     [f"alter policy p411 on public.events using (project = {OWN})"]),
+    ("HS412", "public.child412.child412_parent_id_fkey",
+     ["create table public.parent412 (id int primary key)",
+      "create table public.child412 (id int primary key, parent_id int references public.parent412 (id))"],
+     ["create index on public.child412 (parent_id)"]),
+    ("HS413", "public.dup413", ["create index dup413 on public.events (name, occurred_at desc)"],
+     ["drop index public.dup413"]),
+    ("HS414", "public.t414", ["create table public.t414 (id int)"],
+     ["alter table public.t414 add primary key (id)"]),
+    ("HS415", "citext", ["create extension citext schema public"],
+     ["alter extension citext set schema extensions"]),
+    ("HS416", "public.i416", ["create table public.t416 (x int primary key generated always as identity, v int)",
+                              "insert into public.t416 (v) values (1), (1)",
+                              "do $$ begin execute 'create unique index i416 on public.t416 (v)'; "
+                              "exception when unique_violation then null; end $$",
+                              "create unique index concurrently i416 on public.t416 (v)"],
+     ["delete from public.t416 where x = 2", "reindex index concurrently public.i416"]),
+    ("HS417", "public.v417", ["create view public.v417 with (security_invoker = true) as"
+                              " select id, email from auth.users"],
+     ["revoke all on public.v417 from anon, authenticated"]),
+    ("HS418", "public.events", ["create policy p418 on public.events for select to authenticated using (false)"],
+     ["drop policy p418 on public.events"]),
+    ("HS419", "public.mv419", ["create materialized view public.mv419 as select 1 as x"],
+     ["revoke all on public.mv419 from anon, authenticated"]),
+    ("HS420", "public.ft420", ["create extension file_fdw schema extensions",
+                               "create server s420 foreign data wrapper file_fdw",
+                               "create foreign table public.ft420 (x int) server s420 options (filename '/dev/null')"],
+     ["revoke all on public.ft420 from anon, authenticated"]),
+]
+
+
+def test_every_lint_has_a_case():
+    assert {case[0] for case in CASES} == set(BY_ID)
+
+
+def _flagged(conn, lint_id: str) -> set[str]:
+    return {r.object for r in run_lint(BY_ID[lint_id], gather(conn), {}) if r.outcome is not Outcome.PASSED}
+
+
+@pytest.mark.parametrize(("lint_id", "obj", "defect", "fix"), CASES, ids=[c[0] for c in CASES])
+def test_lint_fires_on_defect_and_is_quiet_when_fixed(conn, lint_id, obj, defect, fix):
+    role = f"owner_{uuid.uuid4().hex[:8]}"
+    conn.execute(f"create role {role} nologin")
+    try:
+        assert obj not in _flagged(conn, lint_id)
+        for statement in defect:
+            try:
+                conn.execute(statement.format(role=role))
+            except Exception:
+                if "concurrently" not in statement:  # the failing concurrent build is the defect
+                    raise
+        assert obj in _flagged(conn, lint_id)
+        result = next(r for r in run_lint(BY_ID[lint_id], gather(conn), {}) if r.object == obj)
+        expected = Outcome.FAILED if BY_ID[lint_id].level == "error" else Outcome.WARNED
+        assert result.outcome is expected and BY_ID[lint_id].remediation in result.message
+        for statement in fix:
+            conn.execute(statement)
+        assert obj not in _flagged(conn, lint_id)
+    finally:
+        conn.execute(f"drop owned by {role}")
+        conn.execute(f"drop role {role}")
+
+
+def test_shipped_schema_is_lint_clean(conn):
+    facts = gather(conn)
+    assert [r.line() for lint in LINTS for r in run_lint(lint, facts, {}) if r.outcome is not Outcome.PASSED] == []
+
+
+def test_a_waiver_with_a_reason_passes_the_finding(conn, tmp_path):
+    conn.execute("create table public.t414 (id int)")
+    waivers_file = tmp_path / "waivers.toml"
+    waivers_file.write_text('[[waiver]]\nlint = "HS414"\nobject = "public.t414"\nreason = "staging table, OPS-9"\n')
+    [result] = run_lint(BY_ID["HS414"], gather(conn), load_waivers(waivers_file))
+    assert result.outcome is Outcome.PASSED and result.message.startswith("waived: staging table, OPS-9")
+
+
+@pytest.mark.parametrize("body", ['[[waiver]]\nlint = "HS414"\nobject = "public.t"\n',
+                                  '[[waiver]]\nlint = "HS414"\nobject = "public.t"\nreason = "  "\n',
+                                  "[[waiver]\n"])
+def test_a_waiver_without_a_reason_or_malformed_is_refused(tmp_path, body):
+    path = tmp_path / "waivers.toml"
+    path.write_text(body)
+    with pytest.raises(ConfigError, match=r"waivers\.toml"):
+        load_waivers(path)
