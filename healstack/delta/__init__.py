@@ -203,10 +203,10 @@ class _Planner:
         grantees = sorted(({g["grantee"] for g in grants} | {"public"}) - owners)
         for object_kind, obj in sorted(self.created):
             self.delta.add("grants", render.revoke_all(object_kind, obj, grantees))
-            self.delta.add("grants", *(render.grant(g) for g in grants
-                                       if (g["object_kind"], g["object"]) == (object_kind, obj)
-                                       or (object_kind == "table" and g["object_kind"] == "column"
-                                           and g["object"].startswith(obj + "."))))
+            # the owner's own privileges are implicit and survive the revoke
+            self.delta.add("grants", *(render.grant(g) for g in grants if g["grantee"] not in owners and (
+                (g["object_kind"], g["object"]) == (object_kind, obj)
+                or (object_kind == "table" and g["object_kind"] == "column" and g["object"].startswith(obj + ".")))))
 
 
 def plan_delta(expected: Snapshot, actual: Snapshot, *, online: bool = False) -> Delta:

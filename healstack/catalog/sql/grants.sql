@@ -1,18 +1,21 @@
 -- Privileges granted on schemas, relations, columns and functions, one row per grantee and
--- privilege (PUBLIC shown as "public").
+-- privilege (PUBLIC shown as "public"). A NULL ACL means the built-in default (the owner holds
+-- everything; PUBLIC may execute functions), so it is read as acldefault(): an object whose ACL was
+-- written out explicitly with the same privileges compares equal.
 with acl as (
     select
         n.nspname as schema,
         'schema' as object_kind,
         quote_ident(n.nspname) as object,
-        n.nspacl as acl
+        coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner)) as acl
     from pg_catalog.pg_namespace as n
     union all
     select
         n.nspname as schema,
         case when c.relkind = 'S' then 'sequence' else 'table' end as object_kind,
         pg_catalog.format('%I.%I', n.nspname, c.relname) as object,
-        c.relacl as acl
+        coalesce(c.relacl, pg_catalog.acldefault((case when c.relkind = 'S' then 's' else 'r' end)::"char", c.relowner))  -- noqa: RF06
+            as acl
     from pg_catalog.pg_class as c
     inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
     where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
@@ -32,7 +35,7 @@ with acl as (
         'function' as object_kind,
         pg_catalog.format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid))
             as object,
-        p.proacl as acl
+        coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner)) as acl
     from pg_catalog.pg_proc as p
     inner join pg_catalog.pg_namespace as n on p.pronamespace = n.oid
 )
