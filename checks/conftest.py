@@ -1,6 +1,9 @@
-"""Checks are parametrized by what the target holds: one case per schema difference and per lint."""
+"""Checks are parametrized by what the target holds: one case per schema difference, lint, RLS contract
+case and exposed view or function."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 
@@ -8,6 +11,10 @@ from healstack import catalog
 from healstack.db import connect
 from healstack.plugin import HOLDER_KEY, target_of
 from healstack.results import CheckResult
+from healstack.rls.contract import TableContract, load_contract
+from healstack.rls.leaks import LEAK_IDENTITIES, exposed_objects
+from healstack.rls.probes import Probe, cases
+from healstack.rls.simulator import Simulator
 from healstack.verify.lints import LINTS
 from healstack.verify.parity import parity_results
 from healstack.verify.reference import reference_snapshot
@@ -32,3 +39,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("schema_difference", results, ids=[r.object for r in results])
     if "lint" in metafunc.fixturenames:
         metafunc.parametrize("lint", LINTS, ids=[f"{lint.id}-{lint.name}" for lint in LINTS])
+    if "rls_case" in metafunc.fixturenames:
+        all_cases = cases(load_contract(metafunc.config.stash[HOLDER_KEY].settings.rls_contract))
+        metafunc.parametrize("rls_case", all_cases, ids=[c.id for c in all_cases])
+    if "leak_target" in metafunc.fixturenames:
+        with connect(target_of(metafunc.config).dsn) as conn:
+            targets = [(obj, who) for obj in exposed_objects(conn) for who in LEAK_IDENTITIES] or [(None, None)]
+        metafunc.parametrize("leak_target", targets,
+                             ids=[f"{o.label}-{w}" if o else "none-exposed" for o, w in targets])
+
+
+@pytest.fixture(scope="session")
+def rls_contracts(healstack_settings) -> dict[str, TableContract]:
+    return load_contract(healstack_settings.rls_contract)
+
+
+@pytest.fixture(scope="session")
+def rls_probe(healstack_target, rls_contracts) -> Iterator[Probe]:
+    """One simulator connection (as authenticator) for every behaviour probe of the session."""
+    simulator = Simulator(healstack_target.dsn)
+    try:
+        yield Probe(simulator, rls_contracts)
+    finally:
+        simulator.close()

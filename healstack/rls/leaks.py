@@ -1,0 +1,66 @@
+"""Leak probes: views and SECURITY DEFINER functions the API roles can reach, queried as each identity
+with two tenants' rows seeded; a row carrying the other tenant is a leak."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+from healstack.results import CheckResult, Outcome
+from healstack.rls.probes import Probe
+
+CHECK_ID = "HS502"
+LEAK_IDENTITIES = ("tenant", "anonymous", "anon")
+
+_EXPOSED = """
+select 'relation', n.nspname, c.relname, null::text
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+where n.nspname = 'public' and c.relkind in ('v', 'm')
+  and (has_table_privilege('anon', c.oid, 'SELECT') or has_table_privilege('authenticated', c.oid, 'SELECT'))
+union all
+select 'function', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)
+from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+where n.nspname = 'public' and p.prosecdef and p.prokind = 'f'
+  and (has_function_privilege('anon', p.oid, 'EXECUTE') or has_function_privilege('authenticated', p.oid, 'EXECUTE'))
+order by 1, 2, 3
+"""
+
+
+@dataclass(frozen=True)
+class Exposed:
+    kind: str
+    schema: str
+    name: str
+    arguments: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.schema}.{self.name}" + (f"({self.arguments})" if self.kind == "function" else "")
+
+
+def exposed_objects(conn: Any) -> list[Exposed]:
+    return [Exposed(*row) for row in conn.execute(_EXPOSED).fetchall()]
+
+
+def probe_leak(probe: Probe, obj: Exposed, who: str) -> CheckResult:
+    if obj.kind == "function" and obj.arguments:
+        return CheckResult(CHECK_ID, Outcome.NOT_EVALUATED, obj.label,
+                           f"{who}: a SECURITY DEFINER function with arguments needs a probe written by hand")
+    target = sql.Identifier(obj.schema, obj.name)
+    query = sql.SQL("select t::text from {} as t" if obj.kind == "relation" else "select t::text from {}() as t")
+    with probe.sim.transaction():
+        for tc in probe.contracts.values():
+            if tc.tenant and probe._primary_keys.get(tc.table):
+                probe.seed(tc)
+        response = probe.sim.attempt(probe.identity(who), query.format(target))
+    strangers = [r[0] for r in response.rows if probe.other in r[0] or (who != "tenant" and probe.own in r[0])]
+    evidence = {"object": obj.label, "identity": who, "rows": len(response.rows), "verdict": response.verdict.value}
+    if response.verdict.value == "error":
+        return CheckResult(CHECK_ID, Outcome.ERROR, obj.label, f"{who}: could not query: {response.message}", evidence)
+    if strangers:
+        return CheckResult(CHECK_ID, Outcome.FAILED, obj.label,
+                           f"{who} reads {len(strangers)} rows of another tenant through {obj.kind} {obj.label}",
+                           {**evidence, "sample": strangers[0][:200]})
+    return CheckResult(CHECK_ID, Outcome.PASSED, obj.label, f"{who}: no row of another tenant", evidence)
