@@ -19,6 +19,8 @@ from healstack.migrate.rehearsal import rehearse_rollback
 from healstack.migrate.runner import apply
 from healstack.redact import redact
 from healstack.results import Outcome
+from healstack.rls.contract import load_contract
+from healstack.rls.pgtap import export as export_pgtap
 from healstack.target import Target, open_target
 from healstack.verify.run import delta_for, verify
 
@@ -39,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("lint", help="migration safety lint (destructive or locking DDL)")
     sub.add_parser("verify", help="schema parity with migrations/ and the security lints, on the target")
+
+    p_rls = sub.add_parser("rls", help="the RLS contract")
+    rls_sub = p_rls.add_subparsers(dest="rls_command", required=True, metavar="RLS_COMMAND")
+    p_export = rls_sub.add_parser("export-pgtap", help="write the contract as pgTAP tests (supabase/tests)")
+    p_export.add_argument("directory", type=Path, help="where the .test.sql files go, e.g. supabase/tests")
 
     p_delta = sub.add_parser("delta", help="write the migration that brings the target to migrations/")
     p_delta.add_argument("--out", type=Path, help="file to write (default: standard output)")
@@ -126,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_verify(settings)
         if args.command == "delta":
             return _cmd_delta(args, settings)
+        if args.command == "rls":
+            written = export_pgtap(load_contract(settings.rls_contract), args.directory)
+            print(f"wrote {len(written)} pgTAP files to {args.directory}")
+            return 0
         return _cmd_lint(settings)
     except HealstackError as e:
         print(f"healstack: error: {redact(str(e))}", file=sys.stderr)

@@ -1,5 +1,8 @@
 """Behaviour probes: each contract case seeds two tenants' rows, runs one request as one identity, and
-judges what happened. Everything happens in a transaction that is rolled back."""
+judges what happened. Everything happens in a transaction that is rolled back.
+
+Writes are sent without RETURNING, as PostgREST does by default (return=minimal): with RETURNING,
+Postgres also applies the SELECT policies to the new row and would hide a permissive write policy."""
 
 from __future__ import annotations
 
@@ -125,19 +128,18 @@ class Probe:
             return sql.SQL("select {}::text from {} limit 1000").format(shown, table), []
         if verb == "insert":
             row = self.row(tc, self.other if whose == "other" else self.own, n=PROBE_ROW_NUMBER)
-            return sql.SQL("insert into {} ({}) values ({}) returning {}::text").format(
+            return sql.SQL("insert into {} ({}) values ({})").format(
                 table, sql.SQL(", ").join(map(sql.Identifier, row)), sql.SQL(", ").join(sql.Placeholder() * len(row)),
-                pk), list(row.values())
+            ), list(row.values())
         if verb == "reassign":
             assert tc.tenant is not None
-            return sql.SQL("update {} set {} = %s where {}::text = any(%s) returning {}::text").format(
-                table, sql.Identifier(tc.tenant), pk, pk), [self.other, keys[self.own]]
+            return sql.SQL("update {} set {} = %s where {}::text = any(%s)").format(
+                table, sql.Identifier(tc.tenant), pk), [self.other, keys[self.own]]
         if verb == "update":
             column = sql.Identifier(tc.update_column or self._primary_keys[tc.table] or "")
-            return sql.SQL("update {} set {} = {} where {}::text = any(%s) returning {}::text").format(
-                table, column, column, pk, pk), [target_keys]
-        return sql.SQL("delete from {} where {}::text = any(%s) returning {}::text").format(table, pk, pk), \
-            [target_keys]
+            return sql.SQL("update {} set {} = {} where {}::text = any(%s)").format(
+                table, column, column, pk), [target_keys]
+        return sql.SQL("delete from {} where {}::text = any(%s)").format(table, pk), [target_keys]
 
     def run(self, case: Case) -> CheckResult:
         tc = self.contracts[case.table]
@@ -162,7 +164,7 @@ class Probe:
         problem = self._problem(want, response, values)
         if problem:
             return CheckResult(CHECK_ID, Outcome.FAILED, where, f"{head}: {problem}", evidence)
-        observed = response.verdict.value if response.verdict is not Verdict.ALLOWED else f"{len(values)} rows"
+        observed = response.verdict.value if response.verdict is not Verdict.ALLOWED else f"{response.affected} rows"
         return CheckResult(CHECK_ID, Outcome.PASSED, where, f"{head}: {want} as contracted ({observed})", evidence)
 
     def _problem(self, want: str, response: Response, values: list[Any]) -> str | None:
@@ -179,5 +181,5 @@ class Probe:
         elif want == "allowed" and response.verdict is not Verdict.ALLOWED:
             return f"expected to be allowed, was {response.verdict.value} {response.message}".rstrip()
         elif want == "denied" and not response.verdict.denied:
-            return f"expected to be denied, affected {len(values)} rows"
+            return f"expected to be denied, affected {response.affected} rows"
         return None

@@ -64,7 +64,8 @@ def service_role() -> Identity:
 
 
 class Verdict(enum.StrEnum):
-    ALLOWED = "allowed"              # rows returned or affected
+    ALLOWED = "allowed"              # rows returned or affected (writes are probed without RETURNING,
+                                     # PostgREST's default: RETURNING would also apply the SELECT policies)
     FILTERED = "filtered"            # no error, no row
     REJECTED_CHECK = "rejected by WITH CHECK"
     REJECTED_GRANT = "rejected by missing grant"
@@ -80,6 +81,7 @@ class Response:
     verdict: Verdict
     rows: list[tuple[Any, ...]]
     message: str = ""
+    affected: int = 0
 
 
 def classify(error: psycopg.Error) -> Verdict:
@@ -131,9 +133,9 @@ class Simulator:
                 self.become(identity)
                 cur = self.conn.execute(statement, params)
                 rows = cur.fetchall() if cur.description else []
-                raise _Done(rows)
+                raise _Done(rows, max(cur.rowcount, len(rows)))
         except _Done as done:
-            return Response(Verdict.ALLOWED if done.rows else Verdict.FILTERED, done.rows)
+            return Response(Verdict.ALLOWED if done.affected else Verdict.FILTERED, done.rows, affected=done.affected)
         except psycopg.Error as e:
             return Response(classify(e), [], e.diag.message_primary or str(e))
 
@@ -150,6 +152,6 @@ class Simulator:
 class _Done(Exception):
     """Carries a successful statement's rows out of the savepoint, which is rolled back with them."""
 
-    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+    def __init__(self, rows: list[tuple[Any, ...]], affected: int) -> None:
         super().__init__()
-        self.rows = rows
+        self.rows, self.affected = rows, affected
