@@ -31,8 +31,13 @@ DEFECTS = [
      "*events: tenant select: sees * rows of other tenants*"),
     ("using-true", ["create policy spend_open on public.spend for select to authenticated using (true)"],
      "spend and tenant and select", "*spend: tenant select: sees * rows of other tenants*"),
+    # Postgres reads an INSERT policy without WITH CHECK as admitting no row: the tenant loses its own inserts
     ("insert-without-check", ["drop policy facts_insert_own_project on public.facts",
                               "create policy facts_insert_any on public.facts for insert to authenticated"],
+     "facts and tenant and insert", "*facts: tenant insert own: expected to be allowed, was rejected by WITH CHECK*"),
+    ("insert-check-true", ["drop policy facts_insert_own_project on public.facts",
+                           "create policy facts_insert_any on public.facts for insert to authenticated"
+                           " with check (true)"],
      "facts and tenant and insert", "*facts: tenant insert other: expected to be denied, affected 1 rows*"),
     ("view-without-security-invoker", ["alter view public.decision_sync_events set (security_invoker = false)"],
      "leak", "*tenant reads * rows of another tenant through relation public.decision_sync_events*"),
