@@ -98,6 +98,14 @@ def conn(migrated_db: str) -> Iterator[psycopg.Connection[Any]]:
 
 
 @pytest.fixture
+def against(monkeypatch: pytest.MonkeyPatch, migrated_db: str) -> str:
+    """Point checks/ (run through pytester) at a fresh migrated clone; returns its DSN."""
+    monkeypatch.setenv("DATABASE_URL", migrated_db)
+    monkeypatch.delenv("SUPABASE_DB_URL", raising=False)
+    return migrated_db
+
+
+@pytest.fixture
 def migrations_copy(tmp_path: Path) -> Path:
     """A writable copy of migrations/ for tests that seed defects into the files."""
     target = tmp_path / "migrations"

@@ -13,13 +13,10 @@ MIGRATION_COUNT = 6
 ALL_CHECKS = 2 * MIGRATION_COUNT + 2
 
 
-@pytest.fixture
-def against(monkeypatch, migrated_db, migrations_copy):
-    """Point the checks at a fresh migrated database and a writable copy of migrations/."""
-    monkeypatch.setenv("DATABASE_URL", migrated_db)
+@pytest.fixture(autouse=True)
+def _migrations_copy(monkeypatch, migrations_copy):
+    """These checks read migrations/ too: give them a writable copy to seed defects into."""
     monkeypatch.setenv("HEALSTACK_MIGRATIONS_DIR", str(migrations_copy))
-    monkeypatch.delenv("SUPABASE_DB_URL", raising=False)
-    return migrated_db
 
 
 def _run(pytester, *args):

@@ -14,13 +14,6 @@ CHECKS = str(PROJECT_ROOT / "checks" / "test_rls_contract.py")
 CASES = len(cases(load_contract(PROJECT_ROOT / "checks" / "rls_contract.toml")))
 
 
-@pytest.fixture
-def against(monkeypatch, migrated_db):
-    monkeypatch.setenv("DATABASE_URL", migrated_db)
-    monkeypatch.delenv("SUPABASE_DB_URL", raising=False)
-    return migrated_db
-
-
 def test_the_stack_keeps_its_contract(pytester, against):
     # every case, the coverage check, and one leak probe per identity on the one exposed view
     pytester.runpytest(CHECKS, "-q").assert_outcomes(passed=CASES + 1 + 3)

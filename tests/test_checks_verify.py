@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from healstack.config import PROJECT_ROOT
 from healstack.db import connect
 from healstack.verify.lints import LINTS
 
 CHECKS = PROJECT_ROOT / "checks"
-
-
-@pytest.fixture
-def against(monkeypatch, migrated_db):
-    monkeypatch.setenv("DATABASE_URL", migrated_db)
-    monkeypatch.delenv("SUPABASE_DB_URL", raising=False)
-    return migrated_db
 
 
 def _run(pytester, *args):
