@@ -9,6 +9,7 @@ import pytest
 
 from healstack import catalog
 from healstack.db import connect
+from healstack.dq.rules import load_rules
 from healstack.plugin import HOLDER_KEY, target_of
 from healstack.results import CheckResult
 from healstack.rls.contract import TableContract, load_contract
@@ -42,6 +43,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "rls_case" in metafunc.fixturenames:
         all_cases = cases(load_contract(metafunc.config.stash[HOLDER_KEY].settings.rls_contract))
         metafunc.parametrize("rls_case", all_cases, ids=[c.id for c in all_cases])
+    if "dq_rule" in metafunc.fixturenames:
+        rules = load_rules(metafunc.config.stash[HOLDER_KEY].settings.dq_rules)
+        metafunc.parametrize("dq_rule", rules, ids=[r.id for r in rules])
     if "leak_target" in metafunc.fixturenames:
         with connect(target_of(metafunc.config).dsn) as conn:
             targets = [(obj, who) for obj in exposed_objects(conn) for who in LEAK_IDENTITIES] or [(None, None)]

@@ -11,8 +11,12 @@ from pathlib import Path
 
 from healstack import __version__
 from healstack.config import Settings
+from healstack.db import connect
 from healstack.delta import render_delta
+from healstack.dq.rules import load_rules
+from healstack.dq.runner import run_rules
 from healstack.errors import HealstackError
+from healstack.evidence import EvidenceLog
 from healstack.migrate.files import discover
 from healstack.migrate.lint import lint_all
 from healstack.migrate.rehearsal import rehearse_rollback
@@ -41,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("lint", help="migration safety lint (destructive or locking DDL)")
     sub.add_parser("verify", help="schema parity with migrations/ and the security lints, on the target")
+
+    sub.add_parser("dq", help="run the data-quality rules (checks/dq/) on the target")
 
     p_rls = sub.add_parser("rls", help="the RLS contract")
     rls_sub = p_rls.add_subparsers(dest="rls_command", required=True, metavar="RLS_COMMAND")
@@ -106,6 +112,23 @@ def _cmd_verify(settings: Settings) -> int:
     return 1 if failed else 0
 
 
+def _cmd_dq(settings: Settings) -> int:
+    rules = load_rules(settings.dq_rules)
+    with open_target(settings) as target:
+        print(target.description)
+        _migrated(target, settings)
+        with connect(target.dsn, autocommit=True) as conn:
+            results = run_rules(conn, rules)
+    log = EvidenceLog(settings.reports_dir, "dq")
+    for r in results:
+        log.event("check", r.line(), result=r.to_dict())
+        if r.outcome is not Outcome.PASSED:
+            print(r.line())
+    counts = {o: sum(r.outcome is o for r in results) for o in Outcome}
+    print("data quality: " + ", ".join(f"{n} {o.value.replace('_', ' ')}" for o, n in counts.items() if n))
+    return 1 if counts[Outcome.FAILED] or counts[Outcome.ERROR] else 0
+
+
 def _cmd_delta(args: argparse.Namespace, settings: Settings) -> int:
     with open_target(settings) as target:
         _migrated(target, settings)
@@ -133,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_verify(settings)
         if args.command == "delta":
             return _cmd_delta(args, settings)
+        if args.command == "dq":
+            return _cmd_dq(settings)
         if args.command == "rls":
             written = export_pgtap(load_contract(settings.rls_contract), args.directory)
             print(f"wrote {len(written)} pgTAP files to {args.directory}")

@@ -32,6 +32,7 @@ class Settings:
     pg_bindir: Path | None = None
     lint_waivers: Path = field(default_factory=lambda: PROJECT_ROOT / "checks" / "lint_waivers.toml")
     rls_contract: Path = field(default_factory=lambda: PROJECT_ROOT / "checks" / "rls_contract.toml")
+    dq_rules: Path = field(default_factory=lambda: PROJECT_ROOT / "checks" / "dq")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -46,6 +47,7 @@ class Settings:
             pg_bindir=Path(env["HEALSTACK_PG_BINDIR"]) if env.get("HEALSTACK_PG_BINDIR") else None,
             lint_waivers=Path(env.get("HEALSTACK_LINT_WAIVERS", PROJECT_ROOT / "checks" / "lint_waivers.toml")),
             rls_contract=Path(env.get("HEALSTACK_RLS_CONTRACT", PROJECT_ROOT / "checks" / "rls_contract.toml")),
+            dq_rules=Path(env.get("HEALSTACK_DQ_RULES", PROJECT_ROOT / "checks" / "dq")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings

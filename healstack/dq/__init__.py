@@ -1,0 +1,1 @@
+"""Data quality: rules declared once (TOML per table, custom .sql), pushed down as few scans as possible."""

@@ -1,0 +1,143 @@
+"""Data-quality rules as declared: common rules in one TOML file per table, custom rules as .sql files.
+
+A rule finds the rows you do not want (dbt's idiom). Every rule keeps where it was declared
+(file:line) so a failure points at its declaration.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from healstack.errors import ConfigError
+
+# Rules checked in the table's single aggregate scan; the others run as their own queries.
+ROW_LEVEL = frozenset({"not_null", "accepted_values", "range", "regex", "freshness", "future_dates", "row_count"})
+OWN_QUERY = frozenset({"unique", "referential", "consistency", "row_count_anomaly", "custom"})
+REQUIRED = {
+    "not_null": ("column",), "accepted_values": ("column", "values"), "range": ("column",),
+    "regex": ("column", "pattern"), "freshness": ("column", "max_age_hours"), "future_dates": ("column",),
+    "row_count": (), "unique": ("columns",), "referential": ("column", "to", "to_column"),
+    "consistency": ("key", "column", "to", "to_key", "to_column"), "row_count_anomaly": ("column",),
+    "custom": ("sql",),
+}
+COMMON = frozenset({"id", "type", "severity", "owner", "description", "max_violations", "max_ratio",
+                    "window_column", "window_days"})
+OPTIONAL = {"range": ("min", "max"), "row_count": ("min", "max"), "future_dates": ("tolerance_minutes",),
+            "consistency": ("filter", "tolerance"), "row_count_anomaly": ("days", "max_deviation")}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    table: str                       # schema-qualified, e.g. public.events
+    type: str
+    params: dict[str, Any]
+    source: str                      # file:line where it was declared
+    severity: str = "error"
+    owner: str = ""
+    description: str = ""
+    max_violations: int = 0
+    max_ratio: float | None = None
+    window_column: str | None = None
+    window_days: float | None = None
+
+    @property
+    def schema_table(self) -> tuple[str, str]:
+        schema, _, name = self.table.partition(".")
+        return (schema, name) if name else ("public", schema)
+
+    def threshold(self) -> str:
+        if self.type == "freshness":
+            return f"latest row at most {self.params['max_age_hours']} h old"
+        if self.max_ratio is not None:
+            return f"at most {self.max_ratio:.2%} of rows tested"
+        return f"at most {self.max_violations} violations"
+
+
+def _rule(raw: dict[str, Any], table: str, source: str) -> Rule:
+    kind = raw.get("type")
+    if kind not in REQUIRED:
+        raise ConfigError(f"{source}: unknown rule type {kind!r}; known: {', '.join(sorted(REQUIRED))}")
+    if not raw.get("id"):
+        raise ConfigError(f"{source}: a rule needs an id")
+    missing = [k for k in REQUIRED[kind] if k not in raw]
+    if missing:
+        raise ConfigError(f"{source}: rule {raw['id']} ({kind}) needs {', '.join(missing)}")
+    unknown = set(raw) - COMMON - set(REQUIRED[kind]) - set(OPTIONAL.get(kind, ()))
+    if unknown:
+        raise ConfigError(f"{source}: rule {raw['id']} has unknown keys {', '.join(sorted(unknown))}")
+    severity = raw.get("severity", "error")
+    if severity not in ("error", "warn"):
+        raise ConfigError(f"{source}: rule {raw['id']} severity must be error or warn")
+    if (raw.get("window_column") is None) != (raw.get("window_days") is None):
+        raise ConfigError(f"{source}: rule {raw['id']} needs both window_column and window_days, or neither")
+    params = {k: v for k, v in raw.items() if k not in COMMON}
+    return Rule(id=raw["id"], table=table, type=kind, params=params, source=source, severity=severity,
+                owner=raw.get("owner", ""), description=raw.get("description", ""),
+                max_violations=int(raw.get("max_violations", 0)), max_ratio=raw.get("max_ratio"),
+                window_column=raw.get("window_column"), window_days=raw.get("window_days"))
+
+
+def load_table_file(path: Path) -> list[Rule]:
+    """A table's rules: `table = "public.x"` and [[rules]] entries."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path.name}: {e}") from e
+    table = data.get("table")
+    if not isinstance(table, str):
+        raise ConfigError(f"{path.name}: needs table = \"schema.table\"")
+    lines = [i for i, line in enumerate(text.splitlines(), start=1) if line.strip() == "[[rules]]"]
+    entries = data.get("rules", [])
+    return [_rule(raw, table, f"{path.name}:{lines[i] if i < len(lines) else 1}") for i, raw in enumerate(entries)]
+
+
+_HEADER = re.compile(r"^--\s*(?P<key>id|table|severity|owner|description|max_violations)\s*:\s*(?P<value>.+?)\s*$")
+
+
+def load_sql_rule(path: Path) -> Rule:
+    """A custom rule: a query returning the violating rows, with `-- key: value` header lines."""
+    header: dict[str, Any] = {}
+    body = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = _HEADER.match(line)
+        if match and not body:
+            header[match["key"]] = match["value"]
+        elif line.strip() and not (line.startswith("--") and not body):
+            body.append(line)
+    if "id" not in header or "table" not in header:
+        raise ConfigError(f"{path.name}: a custom rule needs '-- id:' and '-- table:' header lines")
+    query = "\n".join(body).strip().rstrip(";")
+    table = header.pop("table")
+    return _rule({**header, "type": "custom", "sql": query}, table, f"{path.name}:1")
+
+
+def load_rules(directory: Path) -> list[Rule]:
+    """Every rule under ``directory``: *.toml per table, sql/*.sql custom rules. Ids are unique."""
+    if not directory.is_dir():
+        raise ConfigError(f"data-quality rules directory not found: {directory}")
+    rules = [r for path in sorted(directory.glob("*.toml")) for r in load_table_file(path)]
+    rules += [load_sql_rule(path) for path in sorted(directory.glob("sql/*.sql"))]
+    seen: dict[str, str] = {}
+    for rule in rules:
+        if rule.id in seen:
+            raise ConfigError(f"{rule.source}: rule id {rule.id} is also declared at {seen[rule.id]}")
+        seen[rule.id] = rule.source
+    return rules
+
+
+@dataclass
+class TableFacts:
+    """What the catalog guarantees about a table, so such rules pass without a scan."""
+
+    exists: bool
+    columns: set[str] = field(default_factory=set)
+    primary_key: list[str] = field(default_factory=list)
+    not_null: set[str] = field(default_factory=set)
+    unique_sets: list[tuple[frozenset[str], str]] = field(default_factory=list)
+    foreign_keys: list[tuple[str, str, str, str]] = field(default_factory=list)  # column, table, column, name

@@ -1,0 +1,198 @@
+"""Run data-quality rules: as few scans as possible, results as records with evidence."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from healstack.dq import compile as c
+from healstack.dq.rules import OWN_QUERY, ROW_LEVEL, Rule, TableFacts
+from healstack.results import CheckResult, Outcome
+
+TIMEZONE = "America/Toronto"  # the stack's days
+
+_FACTS = """
+select
+    array(select a.attname::text from pg_attribute a where a.attrelid = c.oid and a.attnum > 0
+          and not a.attisdropped) as columns,
+    array(select a.attname::text from pg_attribute a where a.attrelid = c.oid and a.attnum > 0
+          and not a.attisdropped and a.attnotnull) as not_null,
+    array(select a.attname::text from pg_index i join pg_attribute a on a.attrelid = i.indrelid
+          and a.attnum = any(i.indkey) where i.indrelid = c.oid and i.indisprimary) as primary_key,
+    array(select ic.relname || ':' || array_to_string(array(
+              select a.attname from pg_attribute a where a.attrelid = i.indrelid and a.attnum = any(i.indkey)), ',')
+          from pg_index i join pg_class ic on ic.oid = i.indexrelid
+          where i.indrelid = c.oid and i.indisunique and i.indisvalid and i.indpred is null
+            and 0 <> all(i.indkey)) as unique_sets,
+    array(select k.conname || ':' || a.attname || ':' || f.relname || ':' || fa.attname
+          from pg_constraint k
+          join pg_attribute a on a.attrelid = k.conrelid and a.attnum = k.conkey[1]
+          join pg_class f on f.oid = k.confrelid
+          join pg_attribute fa on fa.attrelid = k.confrelid and fa.attnum = k.confkey[1]
+          where k.conrelid = c.oid and k.contype = 'f' and k.convalidated
+            and array_length(k.conkey, 1) = 1) as foreign_keys
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+where n.nspname = %s and c.relname = %s
+"""
+
+
+def table_facts(conn: psycopg.Connection[Any], schema: str, table: str) -> TableFacts:
+    row = conn.execute(_FACTS, [schema, table]).fetchone()
+    if row is None:
+        return TableFacts(exists=False)
+    columns, not_null, primary_key, unique_sets, foreign_keys = row
+    return TableFacts(
+        exists=True, columns=set(columns), not_null=set(not_null), primary_key=list(primary_key),
+        unique_sets=[(frozenset(cols.split(",")), name) for name, cols in (u.split(":", 1) for u in unique_sets)],
+        foreign_keys=[(*fk.split(":")[1:], fk.split(":")[0]) for fk in foreign_keys])  # type: ignore[misc]
+
+
+def guaranteed_by(rule: Rule, facts: TableFacts) -> str | None:
+    """The constraint that makes scanning for this rule pointless, if any (and no window narrows it)."""
+    p = rule.params
+    if rule.type == "not_null" and p["column"] in facts.not_null:
+        return f"NOT NULL on {p['column']}"
+    if rule.type == "unique":
+        for columns, name in facts.unique_sets:
+            if columns <= frozenset(p["columns"]):
+                return f"unique index {name}"
+    if rule.type == "referential":
+        target = p["to"].rpartition(".")[2]
+        for column, table, to_column, name in facts.foreign_keys:  # type: ignore[misc]
+            if (column, table, to_column) == (p["column"], target, p["to_column"]):
+                return f"foreign key {name}"
+    return None
+
+
+def _columns_used(rule: Rule) -> set[str]:
+    p = rule.params
+    used = set(p.get("columns", [])) | ({p["column"]} if "column" in p and rule.type != "consistency" else set())
+    if rule.type == "consistency":
+        used |= set(p["key"]) | {p["column"]} | set(p.get("filter", {}))
+    return used | ({rule.window_column} if rule.window_column else set())
+
+
+def _result(rule: Rule, outcome: Outcome, message: str, **evidence: Any) -> CheckResult:
+    column = rule.params.get("column") or ",".join(rule.params.get("columns", []))
+    base = {"rule": rule.id, "type": rule.type, "declared_at": rule.source, "table": rule.table,
+            "severity": rule.severity, "owner": rule.owner, "threshold": rule.threshold()}
+    return CheckResult(rule.id, outcome, f"{rule.table}.{column}" if column else rule.table, message,
+                       {**base, **evidence})
+
+
+def judge(rule: Rule, violations: int, rows_tested: int | None, samples: list[Any] | None,
+          details: dict[str, Any] | None = None) -> CheckResult:
+    allowed = rule.max_violations
+    if rule.max_ratio is not None and rows_tested is not None:
+        allowed = int(rule.max_ratio * rows_tested)
+    evidence = {"observed": violations, "rows_tested": rows_tested, "samples": samples or [],
+                "details": details or {}}
+    tested = f" of {rows_tested} rows" if rows_tested is not None else ""
+    if violations <= allowed:
+        return _result(rule, Outcome.PASSED, f"{violations} violations{tested} ({rule.threshold()})", **evidence)
+    outcome = Outcome.FAILED if rule.severity == "error" else Outcome.WARNED
+    extra = ""
+    if rule.type == "unique" and details:
+        extra = (f": {details['duplicate_groups']} duplicate groups, {details['excess_rows']} excess rows, "
+                 f"{details['rows_involved']} rows involved")
+    return _result(rule, outcome, f"{violations} violations{tested}{extra} ({rule.threshold()}); declared at "
+                                  f"{rule.source}", **evidence)
+
+
+def _scan_results(rules: list[Rule], row: dict[str, Any]) -> list[CheckResult]:
+    out = []
+    for i, rule in enumerate(rules):
+        tested = row[f"t{i}"]
+        if rule.type == "row_count":
+            low, high = rule.params.get("min"), rule.params.get("max")
+            inside = (low is None or tested >= low) and (high is None or tested <= high)
+            message = f"{tested} rows (bounds {low if low is not None else '-'}..{high if high is not None else '-'})"
+            outcome = Outcome.PASSED if inside else Outcome.FAILED if rule.severity == "error" else Outcome.WARNED
+            out.append(_result(rule, outcome, message, observed=tested, rows_tested=tested, samples=[]))
+        elif rule.type == "freshness":
+            age = row[f"f{i}"]
+            if age is None:
+                out.append(_result(rule, Outcome.NOT_EVALUATED, "no row with a past timestamp to judge freshness",
+                                   observed=None, rows_tested=tested))
+                continue
+            stale = float(age) > float(rule.params["max_age_hours"])
+            out.append(judge(rule, int(stale), tested, [], {"latest_age_hours": round(float(age), 3)}))
+        else:
+            out.append(judge(rule, row[f"v{i}"], tested, row[f"s{i}"]))
+    return out
+
+
+def _own_result(rule: Rule, row: dict[str, Any]) -> CheckResult:
+    if rule.type == "row_count_anomaly":
+        latest, mean, history = row["latest"], row["mean"], row["history_days"]
+        if history < 7 or not mean:
+            return _result(rule, Outcome.NOT_EVALUATED, f"{history} days of history; anomaly needs 7",
+                           observed=latest, rows_tested=None)
+        deviation = abs(latest - float(mean)) / float(mean)
+        limit = float(rule.params.get("max_deviation", 0.5))
+        details = {"latest_day_rows": latest, "trailing_mean": round(float(mean), 2), "deviation": round(deviation, 4)}
+        return judge(rule, int(deviation > limit), None, [], details)
+    return judge(rule, row["violations"], row["rows_tested"], row["samples"], row["details"])
+
+
+def run_rules(conn: psycopg.Connection[Any], rules: Iterable[Rule]) -> list[CheckResult]:
+    """Every rule's result, in declaration order; a missing table or column is not_evaluated."""
+    by_table: dict[str, list[Rule]] = defaultdict(list)
+    for rule in rules:
+        by_table[rule.table].append(rule)
+    results: dict[str, CheckResult] = {}
+    for rules_here in by_table.values():
+        facts = table_facts(conn, *rules_here[0].schema_table)
+        scan: list[Rule] = []
+        for rule in rules_here:
+            missing = _columns_used(rule) - facts.columns if facts.exists else set()
+            if not facts.exists:
+                results[rule.id] = _result(rule, Outcome.NOT_EVALUATED, f"table {rule.table} does not exist")
+            elif missing and rule.type != "custom":
+                results[rule.id] = _result(rule, Outcome.NOT_EVALUATED, f"no column {', '.join(sorted(missing))}")
+            elif (constraint := guaranteed_by(rule, facts)) and rule.window_column is None:
+                results[rule.id] = _result(rule, Outcome.PASSED, f"passed by constraint ({constraint}); not scanned",
+                                           observed=0, rows_tested=None, samples=[], constraint=constraint)
+            elif rule.type in ROW_LEVEL:
+                scan.append(rule)
+            else:
+                results[rule.id] = _run_own(conn, rule, facts)
+        if scan:
+            results.update(zip((r.id for r in scan), _run_scan(conn, scan, facts), strict=True))
+    return list(results.values())
+
+
+def _execute(conn: psycopg.Connection[Any], query: c.Query) -> dict[str, Any]:
+    statement, params = query
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("select set_config('timezone', %s, true)", [TIMEZONE])
+        cur.execute(statement, params or None)
+        row = cur.fetchone()
+        assert row is not None
+        return row
+
+
+def _run_scan(conn: psycopg.Connection[Any], rules: list[Rule], facts: TableFacts) -> list[CheckResult]:
+    try:
+        return _scan_results(rules, _execute(conn, c.row_scan(rules, facts)))
+    except psycopg.Error as e:
+        return [_result(r, Outcome.ERROR, f"query failed: {e.diag.message_primary or e}") for r in rules]
+
+
+def _run_own(conn: psycopg.Connection[Any], rule: Rule, facts: TableFacts) -> CheckResult:
+    builders = {"unique": c.unique_query, "referential": c.referential_query, "consistency": c.consistency_query}
+    assert rule.type in OWN_QUERY
+    try:
+        if rule.type in builders:
+            query = builders[rule.type](rule, facts)
+        elif rule.type == "row_count_anomaly":
+            query = c.anomaly_query(rule)
+        else:
+            query = c.custom_query(rule)
+        return _own_result(rule, _execute(conn, query))
+    except psycopg.Error as e:
+        return _result(rule, Outcome.ERROR, f"query failed: {e.diag.message_primary or e}")
