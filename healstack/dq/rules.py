@@ -53,6 +53,8 @@ class Rule:
     def threshold(self) -> str:
         if self.type == "freshness":
             return f"latest row at most {self.params['max_age_hours']} h old"
+        if self.type == "row_count":
+            return f"between {self.params.get('min', 0)} and {self.params.get('max', 'any number of')} rows"
         if self.max_ratio is not None:
             return f"at most {self.max_ratio:.2%} of rows tested"
         return f"at most {self.max_violations} violations"

@@ -110,8 +110,8 @@ def _scan_results(rules: list[Rule], row: dict[str, Any]) -> list[CheckResult]:
         if rule.type == "row_count":
             low, high = rule.params.get("min"), rule.params.get("max")
             inside = (low is None or tested >= low) and (high is None or tested <= high)
-            message = f"{tested} rows (bounds {low if low is not None else '-'}..{high if high is not None else '-'})"
             outcome = Outcome.PASSED if inside else Outcome.FAILED if rule.severity == "error" else Outcome.WARNED
+            message = f"{tested} rows ({rule.threshold()})" + ("" if inside else f"; declared at {rule.source}")
             out.append(_result(rule, outcome, message, observed=tested, rows_tested=tested, samples=[]))
         elif rule.type == "freshness":
             age = row[f"f{i}"]
