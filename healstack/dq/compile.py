@@ -94,25 +94,27 @@ def row_scan(rules: list[Rule], facts: TableFacts) -> Query:
 
 
 def unique_query(rule: Rule, facts: TableFacts) -> Query:
-    """Duplicate groups in one scan: groups, excess rows, rows involved, and sample groups."""
+    """Duplicate groups in one scan: groups, excess rows, rows involved, and sample groups.
+
+    Grouping is the cost (a hash table as large as the number of distinct keys), so each group carries
+    only its key columns, a count and two primary keys; JSON is built for duplicate groups alone."""
     params: list[Any] = []
     columns = [_id(c) for c in rule.params["columns"]]
-    key = _id(facts.primary_key[0]) if facts.primary_key else sql.SQL("ctid::text")
-    group_json = sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(
-        sql.SQL("{}, {}").format(sql.Literal(c), _id(c)) for c in rule.params["columns"]))
+    key = _id(facts.primary_key[0]) if facts.primary_key else sql.SQL("ctid")
+    sample = sql.SQL("jsonb_build_object({}, 'rows', n, 'first_key', first_key, 'last_key', last_key)").format(
+        sql.SQL(", ").join(sql.SQL("{}, {}").format(sql.Literal(c), _id(c)) for c in rule.params["columns"]))
     window = _window(rule, params)
     query = sql.SQL(
-        "with g as (select count(*) as n, {} as grp, min({})::text as first_key, max({})::text as last_key"
-        " from {} where {} and {} group by {})"
+        "with g as (select {cols}, count(*) as n, min({key})::text as first_key, max({key})::text as last_key"
+        " from {table} where {window} and {not_null} group by {cols})"
         " select coalesce(sum(n - 1) filter (where n > 1), 0) as violations, coalesce(sum(n), 0) as rows_tested,"
-        " (array_agg(grp || jsonb_build_object('rows', n, 'first_key', first_key, 'last_key', last_key))"
-        " filter (where n > 1))[1:{}] as samples,"
+        " (array_agg({sample}) filter (where n > 1))[1:{limit}] as samples,"
         " jsonb_build_object('duplicate_groups', count(*) filter (where n > 1),"
         " 'excess_rows', coalesce(sum(n - 1) filter (where n > 1), 0),"
         " 'rows_involved', coalesce(sum(n) filter (where n > 1), 0)) as details from g"
-    ).format(group_json, key, key, _table(rule), window,
-             sql.SQL(" and ").join(sql.SQL("{} is not null").format(c) for c in columns),
-             sql.SQL(", ").join(columns), sql.Literal(SAMPLES))
+    ).format(cols=sql.SQL(", ").join(columns), key=key, table=_table(rule), window=window,
+             not_null=sql.SQL(" and ").join(sql.SQL("{} is not null").format(c) for c in columns),
+             sample=sample, limit=sql.Literal(SAMPLES))
     return query, params
 
 

@@ -14,6 +14,8 @@ from healstack.dq.rules import OWN_QUERY, ROW_LEVEL, Rule, TableFacts
 from healstack.results import CheckResult, Outcome
 
 TIMEZONE = "America/Toronto"  # the stack's days
+# Duplicate and anomaly queries group whole tables; with Postgres's default 4MB they spill to disk.
+WORK_MEM = "256MB"
 
 _FACTS = """
 select
@@ -169,7 +171,8 @@ def run_rules(conn: psycopg.Connection[Any], rules: Iterable[Rule]) -> list[Chec
 def _execute(conn: psycopg.Connection[Any], query: c.Query) -> dict[str, Any]:
     statement, params = query
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        cur.execute("select set_config('timezone', %s, true)", [TIMEZONE])
+        cur.execute("select set_config('timezone', %s, true), set_config('work_mem', %s, true)",
+                    [TIMEZONE, WORK_MEM])
         cur.execute(statement, params or None)
         row = cur.fetchone()
         assert row is not None

