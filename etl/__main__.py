@@ -1,0 +1,7 @@
+"""`python -m etl` runs the ETL command line."""
+
+import sys
+
+from etl.cli import main
+
+sys.exit(main())

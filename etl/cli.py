@@ -1,0 +1,119 @@
+"""`python -m etl pull|backfill|metrics`: bad input is one line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from etl.loader import Counts
+from etl.run import run_source
+from etl.sources import TORONTO, Window
+from etl.sources.events import EventsSource
+from etl.sources.meta import MetaSource
+from etl.sources.shopify import ShopifySource
+from etl.sources.tiktok import TikTokSource
+from healstack.config import Settings
+from healstack.db import connect
+from healstack.errors import ConfigError, HealstackError
+from healstack.migrate.runner import apply
+from healstack.redact import redact
+from healstack.target import open_target
+
+SOURCES: dict[str, Callable[[], Any]] = {"events": EventsSource.from_env, "source-a": MetaSource.from_env,
+                                         "source-b": TikTokSource.from_env, "shopify": ShopifySource.from_env}
+
+
+def _date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as e:
+        raise ConfigError(f"{name}={value!r} is not a date (YYYY-MM-DD)") from e
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m etl", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    pull = sub.add_parser("pull", help="pull one source (or all) into the target")
+    pull.add_argument("source", choices=[*SOURCES, "all"])
+    pull.add_argument("--since", help="first day, America/Toronto (default: yesterday)")
+    pull.add_argument("--until", help="last day (default: today)")
+    pull.add_argument("--dry-run", action="store_true",
+                      help="fetch and validate, print what would change, write nothing")
+    sub.add_parser("backfill", help="pull BACKFILL_SOURCES for BACKFILL_START..BACKFILL_END (needs RUN_BACKFILL=true)")
+    metrics = sub.add_parser("metrics", help="recompute metrics_daily for a range of days")
+    metrics.add_argument("--from", dest="start", required=True)
+    metrics.add_argument("--to", dest="end", required=True)
+    return parser
+
+
+def _bar(name: str) -> Callable[[Counts], None]:
+    def show(counts: Counts) -> None:
+        print(f"\r{name}: {counts.pages} pages, {counts.fetched} rows", end="", file=sys.stderr, flush=True)
+    return show
+
+
+def _pull(dsn: str, names: list[str], window: Window, dry_run: bool, progress: bool) -> None:
+    for name in names:
+        source = SOURCES[name]()
+        try:
+            result = run_source(dsn, source, window, dry_run=dry_run, progress=_bar(name) if progress else None)
+        finally:
+            source.client.close()
+        if progress:
+            print(file=sys.stderr)
+        c = result.counts
+        verb = "would insert" if dry_run else "inserted"
+        print(f"{name} -> {source.table}: {c.pages} pages, {c.fetched} rows fetched; {verb} {c.inserted}, "
+              f"{'would update' if dry_run else 'updated'} {c.updated}, unchanged {c.unchanged}"
+              + (f"; {result.failed_attempts} failed attempts retried" if result.failed_attempts else "")
+              + (f"; metrics rows written {result.metrics_rows}" if result.metrics_rows else ""))
+        for warning in c.warnings:
+            print(f"warning: {warning}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        today = datetime.now(ZoneInfo(TORONTO)).date()
+        with open_target(settings) as target:
+            if target.embedded is not None:
+                apply(target.dsn, settings, say=lambda _line: None)
+            if args.command == "pull":
+                until = _date(args.until, "--until") if args.until else today
+                since = _date(args.since, "--since") if args.since else until - timedelta(days=1)
+                if since > until:
+                    raise ConfigError(f"--since {since} is after --until {until}")
+                names = list(SOURCES) if args.source == "all" else [args.source]
+                _pull(target.dsn, names, Window(since, until), args.dry_run, progress=False)
+            elif args.command == "backfill":
+                if os.environ.get("RUN_BACKFILL", "").lower() != "true":
+                    raise ConfigError("backfill runs only with RUN_BACKFILL=true")
+                names = [n.strip().replace("_", "-") for n in os.environ.get("BACKFILL_SOURCES", "").split(",")
+                         if n.strip()]
+                unknown = [n for n in names if n not in SOURCES]
+                if not names or unknown:
+                    raise ConfigError(f"BACKFILL_SOURCES must list some of {', '.join(SOURCES)}; "
+                                      f"got {unknown or 'none'}")
+                window = Window(_date(os.environ.get("BACKFILL_START", ""), "BACKFILL_START"),
+                                _date(os.environ.get("BACKFILL_END", ""), "BACKFILL_END"))
+                _pull(target.dsn, names, window, dry_run=False, progress=True)
+            else:
+                start, end = _date(args.start, "--from"), _date(args.end, "--to")
+                with connect(target.dsn, autocommit=True) as conn:
+                    row = conn.execute("select public.recompute_metrics_daily(%s, %s)", [start, end]).fetchone()
+                print(f"metrics_daily: {row[0] if row else 0} rows written for {start}..{end}")
+    except HealstackError as e:
+        print(f"etl: error: {redact(str(e))}", file=sys.stderr)
+        return e.exit_code
+    except Exception as e:  # a bug, not bad input: still one line unless asked for the trace
+        if os.environ.get("HEALSTACK_DEBUG"):
+            raise
+        print(f"etl: internal error: {redact(f'{type(e).__name__}: {e}')}", file=sys.stderr)
+        return 70
+    return 0

@@ -1,0 +1,96 @@
+"""One run of one source: lock, read the cursor, load page by page, recompute affected metrics, ledger."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from etl.loader import SPECS, Batch, Counts, load_cursor, lock_source, save_cursor
+from etl.sources import TORONTO, Window
+from healstack.db import connect
+from healstack.redact import redact
+
+Progress = Callable[[Counts], None]
+
+
+@dataclass
+class RunResult:
+    source: str
+    dry_run: bool
+    counts: Counts
+    run_id: int | None = None
+    days: tuple[date, date] | None = None
+    failed_attempts: int = 0
+    metrics_rows: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _day(table: str, row: dict[str, Any]) -> date | None:
+    if table == "spend":
+        return date.fromisoformat(str(row["dt"])[:10])
+    if table == "orders":
+        return datetime.fromisoformat(str(row["placed_at"])).astimezone(ZoneInfo(TORONTO)).date()
+    return None
+
+
+def run_source(dsn: str, source: Any, window: Window, *, dry_run: bool = False,
+               progress: Progress | None = None) -> RunResult:
+    spec = SPECS[source.table]
+    counts = Counts()
+    days: list[date] = []
+    with connect(dsn, autocommit=True) as conn:
+        if not dry_run:
+            lock_source(conn, source.name)
+        cursor = load_cursor(conn, source.name)
+        run_id = None
+        if not dry_run:
+            row = conn.execute("insert into public.etl_runs (source, window_start, window_end) values"
+                               " (%s, %s::date, %s::date) returning id",
+                               [source.name, window.since, window.until]).fetchone()
+            run_id = row[0] if row else None
+        started = time.perf_counter()
+        result = RunResult(source.name, dry_run, counts, run_id)
+        try:
+            for page in source.pages(window, cursor):
+                counts.pages += 1
+                counts.fetched += len(page.rows)
+                counts.warnings += [w for w in page.warnings if w not in counts.warnings]
+                with conn.transaction(force_rollback=dry_run):
+                    if page.rows:
+                        batch = Batch(conn, spec)
+                        batch.stage(page.rows)
+                        counts.add(*(batch.preview() if dry_run else batch.merge()))
+                    if not dry_run:
+                        save_cursor(conn, source.name, page.cursor)
+                days += [d for d in (_day(spec.table, r) for r in page.rows) if d]
+                if progress:
+                    progress(counts)
+            result.days = (min(days), max(days)) if days else None
+            if result.days and not dry_run:
+                row = conn.execute("select public.recompute_metrics_daily(%s, %s)", list(result.days)).fetchone()
+                result.metrics_rows = row[0] if row else 0
+        except Exception as e:
+            _finish(conn, run_id, source, counts, started, "failed", redact(str(e)))
+            raise
+        _finish(conn, run_id, source, counts, started, "succeeded", None)
+        result.failed_attempts = len(source.client.attempts)
+        return result
+
+
+def _finish(conn: Any, run_id: int | None, source: Any, counts: Counts, started: float, status: str,
+            error: str | None) -> None:
+    if run_id is None:
+        return
+    failures = source.client.attempts
+    detail = "; ".join(f"{a.failure} (waited {a.waited_s:.1f} s)" for a in failures[-5:])
+    conn.execute(
+        "update public.etl_runs set status = %s, finished_at = now(), attempts = %s, pages = %s,"
+        " rows_fetched = %s, rows_inserted = %s, rows_updated = %s, rows_unchanged = %s, duration_ms = %s,"
+        " error = %s where id = %s",
+        [status, len(failures), counts.pages, counts.fetched, counts.inserted, counts.updated, counts.unchanged,
+         int((time.perf_counter() - started) * 1000),
+         error or (f"{len(failures)} failed attempts retried: {detail}" if failures else None), run_id])

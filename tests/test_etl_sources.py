@@ -1,0 +1,167 @@
+"""Each source against respx routes built from fixtures/: pagination, string metrics, error bodies,
+throttling, auth failures. No socket is opened."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import httpx
+import pytest
+import respx
+
+from etl.http import SourceError
+from etl.sources import Window
+from etl.sources.events import EventsSource
+from etl.sources.meta import MetaSource
+from etl.sources.shopify import ShopifySource
+from etl.sources.tiktok import TikTokSource, windows
+from healstack.config import PROJECT_ROOT
+
+FIXTURES = PROJECT_ROOT / "fixtures"
+WINDOW = Window(date(2025, 3, 8), date(2025, 3, 9))
+SECRET = "tok-SECRET-123456"
+
+
+def payload(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name, value in {"META_BASE_URL": "https://meta.test", "META_ACCOUNT_ID": "1234", "META_ACCESS_TOKEN": SECRET,
+                        "TIKTOK_BASE_URL": "https://tiktok.test", "TIKTOK_ADVERTISER_ID": "777",
+                        "TIKTOK_ACCESS_TOKEN": SECRET, "SHOPIFY_BASE_URL": "https://shop.test",
+                        "SHOPIFY_ACCESS_TOKEN": SECRET, "EVENTS_BASE_URL": "https://events.test",
+                        "EVENTS_TOKEN": SECRET, "ETL_PROJECT": "occ"}.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def slept():
+    return []
+
+
+def _rows(source) -> list[dict]:
+    return [row for page in source.pages(WINDOW, None) for row in page.rows]
+
+
+@respx.mock
+def test_meta_pages_strings_and_one_purchase_type(env, slept):
+    respx.get("https://meta.test/v21.0/act_1234").respond(json=payload("meta/account.json"))
+    insights = respx.get("https://meta.test/v21.0/act_1234/insights")
+    insights.side_effect = [httpx.Response(200, json=payload("meta/insights_page1.json")),
+                            httpx.Response(200, json=payload("meta/insights_page2.json"))]
+    rows = _rows(MetaSource.from_env(sleep=slept.append))
+    assert len(rows) == 3 and insights.call_count == 2
+    assert insights.calls[1].request.url.params["after"] == "QVFIUjJ"
+    first = rows[0]
+    assert (first["spend"], first["impressions"], first["conversions"], first["conversion_value"]) == (
+        "120.50", "15000", "4", "480.00")  # omni_purchase only, never purchase + omni_purchase
+    assert first["currency"] == "CAD" and first["platform"] == "meta" and first["project"] == "occ"
+    assert rows[1]["conversions"] is None
+
+
+@respx.mock
+def test_meta_throttle_is_retried_with_backoff(env, slept):
+    respx.get("https://meta.test/v21.0/act_1234").respond(json=payload("meta/account.json"))
+    respx.get("https://meta.test/v21.0/act_1234/insights").side_effect = [
+        httpx.Response(400, json=payload("meta/throttle.json")),
+        httpx.Response(400, json=payload("meta/throttle.json")),
+        httpx.Response(200, json=payload("meta/insights_page2.json"))]
+    source = MetaSource.from_env(sleep=slept.append)
+    assert len(_rows(source)) == 1
+    assert [a.failure for a in source.client.attempts] == ["transient: throttled (error code 17)"] * 2
+    assert len(slept) == 2 and all(0 <= s <= 30 for s in slept)
+
+
+@respx.mock
+def test_meta_expired_token_fails_at_once_naming_the_variable(env, slept):
+    respx.get("https://meta.test/v21.0/act_1234").respond(400, json=payload("meta/auth_error.json"))
+    with pytest.raises(SourceError) as failure:
+        _rows(MetaSource.from_env(sleep=slept.append))
+    assert str(failure.value) == "source-a (Meta): authentication failed (error code 190); check META_ACCESS_TOKEN"
+    assert SECRET not in str(failure.value) and slept == []
+
+
+@respx.mock
+def test_meta_account_in_another_zone_is_flagged_not_shifted(env, slept):
+    respx.get("https://meta.test/v21.0/act_1234").respond(json={"timezone_name": "America/Los_Angeles",
+                                                                "currency": "USD"})
+    respx.get("https://meta.test/v21.0/act_1234/insights").respond(json=payload("meta/insights_page2.json"))
+    [page] = list(MetaSource.from_env(sleep=slept.append).pages(WINDOW, None))
+    assert page.rows[0]["dt"] == "2025-03-09" and page.rows[0]["account_timezone"] == "America/Los_Angeles"
+    assert "reports days in America/Los_Angeles" in page.warnings[0]
+
+
+@respx.mock
+def test_tiktok_pages_dash_is_null_and_code_errors(env, slept):
+    route = respx.get("https://tiktok.test/open_api/v1.3/report/integrated/get/")
+    route.side_effect = [httpx.Response(200, json=payload("tiktok/rate_limit.json")),
+                         httpx.Response(200, json=payload("tiktok/report_page1.json")),
+                         httpx.Response(200, json=payload("tiktok/report_page2.json"))]
+    source = TikTokSource.from_env(sleep=slept.append)
+    rows = _rows(source)
+    assert len(rows) == 3 and route.calls[0].request.headers["Access-Token"] == SECRET
+    assert rows[1]["impressions"] is None and rows[1]["clicks"] is None and rows[1]["spend"] == "10.00"
+    assert rows[0]["dt"] == "2025-03-08" and [a.failure for a in source.client.attempts] == ["transient: code 40100"]
+    assert route.calls[2].request.url.params["page"] == "2"
+
+
+@respx.mock
+def test_tiktok_revoked_token(env, slept):
+    respx.get("https://tiktok.test/open_api/v1.3/report/integrated/get/").respond(
+        json=payload("tiktok/auth_error.json"))
+    with pytest.raises(SourceError, match="authentication failed \\(code 40105\\); check TIKTOK_ACCESS_TOKEN"):
+        _rows(TikTokSource.from_env(sleep=slept.append))
+
+
+def test_tiktok_windows_are_at_most_30_days():
+    spans = list(windows(Window(date(2025, 1, 1), date(2025, 3, 1))))
+    assert spans[0] == (date(2025, 1, 1), date(2025, 1, 30)) and spans[-1][1] == date(2025, 3, 1)
+    assert all((end - start).days < 30 for start, end in spans)
+
+
+@respx.mock
+def test_shopify_link_pagination_money_and_retry_after(env, slept):
+    route = respx.get(url__startswith="https://shop.test/admin/api/2025-01/orders.json")
+    next_url = "https://shop.test/admin/api/2025-01/orders.json?limit=250&page_info=abc"
+    route.side_effect = [
+        httpx.Response(429, json=payload("shopify/throttled.json"), headers={"Retry-After": "2.0"}),
+        httpx.Response(200, json=payload("shopify/orders_page1.json"),
+                       headers={"Link": f'<{next_url}>; rel="next"', "X-Shopify-Shop-Api-Call-Limit": "39/40"}),
+        httpx.Response(200, json=payload("shopify/orders_page2.json"),
+                       headers={"X-Shopify-Shop-Api-Call-Limit": "2/40"})]
+    rows = _rows(ShopifySource.from_env(sleep=slept.append))
+    assert [r["order_id"] for r in rows] == [5001, 5002, 5003]
+    assert slept == [2.0, 1.0]  # Retry-After honoured, then paced on a nearly full bucket
+    assert str(route.calls[2].request.url) == next_url
+    assert route.calls[1].request.headers["X-Shopify-Access-Token"] == SECRET
+    assert rows[1]["total_refunded"] == "10.00" and rows[1]["total_price"] == "60.00"
+
+
+@respx.mock
+def test_shopify_bad_token(env, slept):
+    respx.get(url__startswith="https://shop.test/").respond(401, json=payload("shopify/auth_error.json"))
+    with pytest.raises(SourceError, match="shopify: authentication failed \\(HTTP 401\\); check SHOPIFY_ACCESS_TOKEN"):
+        _rows(ShopifySource.from_env(sleep=slept.append))
+
+
+@respx.mock
+def test_events_follow_next_cursor(env, slept):
+    route = respx.get("https://events.test/events")
+    route.side_effect = [httpx.Response(200, json=payload("events/page1.json")),
+                         httpx.Response(200, json=payload("events/page2.json"))]
+    rows = _rows(EventsSource.from_env(sleep=slept.append))
+    assert [r["event_id"] for r in rows] == ["ev-1", "ev-2", "ev-3", "ev-4"]
+    assert route.calls[1].request.url.params["cursor"] == "c2"
+    assert route.calls[0].request.headers["Authorization"] == f"Bearer {SECRET}"
+
+
+@respx.mock
+def test_retries_are_bounded(env, slept):
+    respx.get("https://events.test/events").respond(503)
+    source = EventsSource.from_env(sleep=slept.append)
+    with pytest.raises(SourceError, match="events: gave up after 6 attempts \\(last: transient: HTTP 503\\)"):
+        _rows(source)
+    assert len(slept) == 5
