@@ -30,6 +30,13 @@ def apply(session: nox.Session) -> None:
     session.run("healstack", "apply", *session.posargs)
 
 
+@nox.session(tags=["etl"])
+def etl(session: nox.Session) -> None:
+    """The ETL: `nox -s etl -- pull all --dry-run`, `-- backfill`, `-- metrics --from D --to D`."""
+    _install(session)
+    session.run("python", "-m", "etl", *(session.posargs or ["pull", "all"]))
+
+
 @nox.session(tags=["verify"])
 def verify(session: nox.Session) -> None:
     """The guardrails in checks/ against the target: apply state, schema parity, security lints."""
