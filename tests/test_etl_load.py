@@ -123,3 +123,31 @@ def test_spend_load_recomputes_the_affected_days(conn, migrated_db):
     assert result.days == (date(2025, 3, 9), date(2025, 3, 9)) and result.metrics_rows == 2
     assert conn.execute("select platform, spend from public.metrics_daily order by 1").fetchall() == [
         ("all", 10), ("meta", 10)]
+
+
+def test_two_concurrent_runs_never_duplicate(conn, migrated_db):
+    import threading
+
+    inside, second_done = threading.Event(), threading.Event()
+    outcome: list[int] = []
+
+    class Held(FakeSource):
+        """Holds the first run inside its lock until the second run has tried."""
+
+        def pages(self, window, cursor):
+            inside.set()
+            second_done.wait(timeout=30)
+            yield from super().pages(window, cursor)
+
+    first = threading.Thread(target=lambda: outcome.append(run_source(migrated_db, Held(PAGES), WINDOW)
+                                                           .counts.inserted))
+    first.start()
+    assert inside.wait(timeout=30)
+    try:
+        with pytest.raises(ConfigError, match="another run of events is in progress"):
+            run_source(migrated_db, FakeSource(PAGES), WINDOW)
+    finally:
+        second_done.set()
+        first.join(timeout=30)
+    assert outcome == [120]
+    assert conn.execute("select count(*), count(distinct event_id) from public.events").fetchone() == (120, 120)
