@@ -1,0 +1,137 @@
+"""ETL benchmark: 1,000,000 spend rows: raw COPY (the ceiling), first load, identical re-run, and an
+end-to-end pull from respx-served pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import respx
+
+from etl.http import SourceClient
+from etl.run import run_source
+from etl.sources import Page, Window
+from etl.sources.events import EventsConfig, EventsSource
+from healstack.bench import median_of, timed, write_report
+from healstack.config import Settings
+from healstack.db import connect, create_database
+from healstack.embedded import EmbeddedServer, default_bindir
+from healstack.migrate.runner import apply
+
+ROWS, PAGE = 1_000_000, 50_000
+FIRST_LOAD_SHARE, RERUN_SHARE, PULL_RATE = 0.20, 0.5, 50_000
+START = date(2024, 1, 1)
+
+
+def spend_rows() -> list[dict[str, Any]]:
+    return [{"project": "bench", "platform": "meta" if i % 2 else "tiktok", "account_id": f"a{i % 7}",
+             "campaign_id": f"c{i // 400}", "dt": (START + timedelta(days=i % 400)).isoformat(),
+             "account_timezone": "America/Toronto", "currency": "USD", "spend": f"{i % 997}.25",
+             "impressions": str(i % 10_000), "clicks": str(i % 300), "conversions": str(i % 5),
+             "conversion_value": f"{i % 50}.10"} for i in range(ROWS)]
+
+
+@dataclass
+class _Client:
+    attempts: list[Any] = field(default_factory=list)
+
+
+class MemorySource:
+    """Pages of pre-built rows, as a source would yield them after fetching."""
+
+    name, table = "bench", "spend"
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows, self.client = rows, _Client()
+
+    def pages(self, window: Window, cursor: dict[str, Any] | None):  # type: ignore[no-untyped-def]
+        for start in range(0, len(self.rows), PAGE):
+            yield Page(self.rows[start:start + PAGE], {"offset": start + PAGE})
+
+
+def _tuples_written(conn: Any) -> int:
+    conn.execute("select pg_stat_force_next_flush()")
+    row = conn.execute("select n_tup_ins + n_tup_upd + n_tup_del from pg_stat_user_tables"
+                       " where relid = 'public.spend'::regclass").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _raw_copy(dsn: str, rows: list[dict[str, Any]]) -> float:
+    columns = list(rows[0])
+    with connect(dsn, autocommit=True) as conn:
+        conn.execute("drop table if exists raw_copy")
+        conn.execute("create unlogged table raw_copy as select {} from public.spend with no data".format(
+            ", ".join(columns)))
+        def copy() -> None:
+            with conn.cursor().copy(f"copy raw_copy ({', '.join(columns)}) from stdin") as cp:
+                for row in rows:
+                    cp.write_row([row[c] for c in columns])
+        return timed(copy)
+
+
+def _pull(dsn: str) -> tuple[float, int]:
+    pages = 20
+    per_page = ROWS // pages // 4   # 250,000 events in 20 pages of 12,500
+    bodies = [{"data": [{"id": f"p{p}-{i}", "name": "page_view", "user_id": f"u{i % 1000}",
+                         "occurred_at": "2025-03-09T12:00:00Z", "properties": {}} for i in range(per_page)],
+               "next_cursor": f"c{p + 1}" if p + 1 < pages else None} for p in range(pages)]
+    encoded = [httpx.Response(200, json=b).content for b in bodies]
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        cursor = request.url.params.get("cursor")
+        return httpx.Response(200, content=encoded[int(cursor[1:]) if cursor else 0],
+                              headers={"Content-Type": "application/json"})
+    with respx.mock:
+        respx.get("https://events.bench/events").side_effect = respond
+        source = EventsSource(EventsConfig("https://events.bench", "bench-token", "bench"),
+                              SourceClient("events", "EVENTS_TOKEN"))
+        seconds = timed(lambda: run_source(dsn, source, Window(date(2025, 3, 9), date(2025, 3, 9))))
+    return seconds, pages * per_page
+
+
+def run(settings: Settings) -> Path:
+    rows = spend_rows()
+    window = Window(START, START + timedelta(days=400))
+    server = EmbeddedServer(settings.pg_bindir or default_bindir()).start()
+    try:
+        template = create_database(server.dsn(), "etl_template")
+        apply(template, settings, say=lambda _line: None)
+        raw, _ = median_of(3, lambda: _raw_copy(template, rows))
+        firsts, reruns, written = [], [], []
+        for n in range(3):
+            dsn = create_database(server.dsn(), f"etl_{n}", template="etl_template")
+            firsts.append(timed(lambda d=dsn: run_source(d, MemorySource(rows), window)))
+            with connect(dsn, autocommit=True) as conn:
+                conn.execute("delete from public.etl_cursors")
+                before = _tuples_written(conn)
+                reruns.append(timed(lambda d=dsn: run_source(d, MemorySource(rows), window)))
+                written.append(_tuples_written(conn) - before)
+        pull_dsn = create_database(server.dsn(), "etl_pull", template="etl_template")
+        pull_s, pulled = _pull(pull_dsn)
+    finally:
+        server.stop()
+    first, rerun = sorted(firsts)[1], sorted(reruns)[1]
+    raw_rate, first_rate = ROWS / raw, ROWS / first
+    lines = [
+        f"{ROWS:,} spend rows in pages of {PAGE:,}; medians of 3.", "",
+        "| measure | seconds | rows/s | target |", "|---|---|---|---|",
+        f"| raw COPY into an unlogged table (the ceiling) | {raw:.2f} | {raw_rate:,.0f} | |",
+        f"| healstack first load (COPY to staging, merge, cursor, metrics recompute) | {first:.2f} | "
+        f"{first_rate:,.0f} ({first_rate / raw_rate:.0%} of raw COPY) | >= {FIRST_LOAD_SHARE:.0%} "
+        f"{'met' if first_rate / raw_rate >= FIRST_LOAD_SHARE else 'MISSED'} |",
+        f"| identical re-run | {rerun:.2f} ({rerun / first:.0%} of the first load) | {ROWS / rerun:,.0f} | "
+        f"<= {RERUN_SHARE:.0%} {'met' if rerun / first <= RERUN_SHARE else 'MISSED'} |",
+        f"| tuples the re-run wrote to public.spend | {max(written)} | | "
+        f"0 {'met' if max(written) == 0 else 'MISSED'} |",
+        f"| end-to-end pull from respx-served pages ({pulled:,} events, 20 pages) | {pull_s:.2f} | "
+        f"{pulled / pull_s:,.0f} | >= {PULL_RATE:,} {'met' if pulled / pull_s >= PULL_RATE else 'MISSED'} |",
+        "", "dlt: not measured in this run.",
+    ]
+    return write_report(settings.reports_dir, "etl", "ETL benchmark", lines)
+
+
+def main() -> None:
+    print(run(Settings.from_env()).read_text())
