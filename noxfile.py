@@ -30,6 +30,13 @@ def apply(session: nox.Session) -> None:
     session.run("healstack", "apply", *session.posargs)
 
 
+@nox.session(tags=["rehearsal"])
+def rehearsal(session: nox.Session) -> None:
+    """The main job: the whole staging runbook on the target (DATABASE_URL, else an embedded Postgres)."""
+    _install(session)
+    session.run("healstack", "rehearsal", *session.posargs)
+
+
 @nox.session(tags=["etl"])
 def etl(session: nox.Session) -> None:
     """The ETL: `nox -s etl -- pull all --dry-run`, `-- backfill`, `-- metrics --from D --to D`."""

@@ -22,6 +22,7 @@ from healstack.migrate.lint import lint_all
 from healstack.migrate.rehearsal import rehearse_rollback
 from healstack.migrate.runner import apply
 from healstack.redact import redact
+from healstack.rehearsal import run_rehearsal
 from healstack.results import Outcome
 from healstack.rls.contract import load_contract
 from healstack.rls.pgtap import export as export_pgtap
@@ -42,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="in a throwaway database: up, rollback, compare catalogs, up again")
     p_apply.add_argument("--keep", action="store_true",
                          help="leave the embedded server running afterwards (prints how to stop it)")
+
+    p_rehearsal = sub.add_parser("rehearsal", help="the staging runbook end to end: apply, rollback rehearsal, "
+                                 "parity, lints, RLS contract, data quality")
+    p_rehearsal.add_argument("--keep", action="store_true", help="leave the embedded server running afterwards")
 
     sub.add_parser("lint", help="migration safety lint (destructive or locking DDL)")
     sub.add_parser("verify", help="schema parity with migrations/ and the security lints, on the target")
@@ -152,6 +157,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env(migrations_dir=args.migrations, reports_dir=args.reports)
         if args.command == "apply":
             return _cmd_apply(args, settings)
+        if args.command == "rehearsal":
+            with open_target(settings, keep=args.keep) as target:
+                print(target.description)
+                steps = run_rehearsal(target.dsn, settings)
+                print(f"DSN: {target.shown}")
+            return 1 if any(step.failed for step in steps) else 0
         if args.command == "verify":
             return _cmd_verify(settings)
         if args.command == "delta":

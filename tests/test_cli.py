@@ -118,3 +118,22 @@ def test_verify_and_delta_exit_codes(migrated_db, tmp_path):
         conn.execute("create table public.stray (id int primary key)")
     refused = _run("--reports", str(tmp_path), "delta", env=env)
     assert refused.returncode == 3 and "relations public.stray: unexpected" in refused.stdout
+
+
+def test_rehearsal_runs_the_whole_runbook_on_the_embedded_default(tmp_path):
+    done = _run("--reports", str(tmp_path), "rehearsal")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for step in ("apply: ", "rollback rehearsal: ", "verify (parity and lints): ", "RLS contract: ",
+                 "data quality: "):
+        assert step in done.stdout
+    assert "failed" not in done.stdout
+    bundle = next((tmp_path / "rehearsal").iterdir())
+    assert '"kind": "summary"' in (bundle / "evidence.jsonl").read_text()
+
+
+def test_rehearsal_fails_on_a_defect_naming_it(migrated_db, tmp_path):
+    with connect(migrated_db, autocommit=True) as conn:
+        conn.execute("alter table public.events disable row level security")
+    done = _run("--reports", str(tmp_path), "rehearsal", env={"DATABASE_URL": migrated_db})
+    assert done.returncode == 1
+    assert "events: tenant select: sees" in done.stdout and "HS303" in done.stdout

@@ -61,7 +61,7 @@ def rehearse_one(conn: psycopg.Connection[Any], migration: Migration, settings: 
 def rehearse_rollback(dsn: str, settings: Settings, *, say: Say = print) -> list[CheckResult]:
     """Rehearse every migration in a throwaway database on the target's server; the target is untouched."""
     migrations = discover(settings.migrations_dir)
-    log = EvidenceLog(settings.reports_dir, "rehearsal")
+    log = EvidenceLog(settings.reports_dir, "rollback")
     results = []
     name = f"healstack_rehearsal_{os.getpid()}"
     with throwaway_database(dsn, name) as scratch, connect(scratch, autocommit=True) as conn:
