@@ -20,7 +20,6 @@ from etl.sources.tiktok import TikTokSource
 from healstack.config import Settings
 from healstack.db import connect
 from healstack.errors import ConfigError, HealstackError
-from healstack.migrate.runner import apply
 from healstack.redact import redact
 from healstack.target import open_target
 
@@ -81,9 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         today = datetime.now(ZoneInfo(TORONTO)).date()
-        with open_target(settings) as target:
-            if target.embedded is not None:
-                apply(target.dsn, settings, say=lambda _line: None)
+        with open_target(settings, migrated=True) as target:
             if args.command == "pull":
                 until = _date(args.until, "--until") if args.until else today
                 since = _date(args.since, "--since") if args.since else until - timedelta(days=1)

@@ -3,7 +3,6 @@ source's cursor saved in the same transaction, so a crash between batches loses 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,7 +139,3 @@ def lock_source(conn: psycopg.Connection[Any], source: str) -> None:
     row = conn.execute("select pg_try_advisory_lock(hashtextextended(%s, 0))", [f"healstack-etl:{source}"]).fetchone()
     if not (row and row[0]):
         raise ConfigError(f"another run of {source} is in progress against this database; try again when it ends")
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=str, sort_keys=True)

@@ -26,7 +26,7 @@ from healstack.rehearsal import run_rehearsal
 from healstack.results import Outcome
 from healstack.rls.contract import load_contract
 from healstack.rls.pgtap import export as export_pgtap
-from healstack.target import Target, open_target
+from healstack.target import open_target
 from healstack.verify.run import delta_for, verify
 
 
@@ -96,17 +96,9 @@ def _cmd_lint(settings: Settings) -> int:
     return 3 if failed else 0
 
 
-def _migrated(target: Target, settings: Settings) -> None:
-    """An embedded target starts empty: migrate it, so verify and delta judge the stack, not a void."""
-    if target.embedded is not None:
-        apply(target.dsn, settings, say=lambda _line: None)
-        print("embedded target: every migration applied first", file=sys.stderr)
-
-
 def _cmd_verify(settings: Settings) -> int:
-    with open_target(settings) as target:
+    with open_target(settings, migrated=True) as target:
         print(target.description)
-        _migrated(target, settings)
         results = verify(target.dsn, settings)
     for r in results:
         if r.outcome is not Outcome.PASSED:
@@ -119,9 +111,8 @@ def _cmd_verify(settings: Settings) -> int:
 
 def _cmd_dq(settings: Settings) -> int:
     rules = load_rules(settings.dq_rules)
-    with open_target(settings) as target:
+    with open_target(settings, migrated=True) as target:
         print(target.description)
-        _migrated(target, settings)
         with connect(target.dsn, autocommit=True) as conn:
             results = run_rules(conn, rules)
     log = EvidenceLog(settings.reports_dir, "dq")
@@ -135,8 +126,7 @@ def _cmd_dq(settings: Settings) -> int:
 
 
 def _cmd_delta(args: argparse.Namespace, settings: Settings) -> int:
-    with open_target(settings) as target:
-        _migrated(target, settings)
+    with open_target(settings, migrated=True) as target:
         delta = delta_for(target.dsn, settings, online=args.online)
     if not delta.differences:
         print("no difference: the target matches migrations/", file=sys.stderr)

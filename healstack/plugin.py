@@ -17,7 +17,6 @@ import pytest
 
 from healstack.config import Settings
 from healstack.db import connect
-from healstack.migrate.runner import apply
 from healstack.results import CheckResult, Outcome
 from healstack.target import Target, open_target
 
@@ -36,9 +35,7 @@ class TargetHolder:
 
     def get(self) -> Target:
         if self._target is None:
-            self._target = self._stack.enter_context(open_target(self.settings))
-            if self._target.embedded is not None:
-                apply(self._target.dsn, self.settings, say=lambda _line: None)
+            self._target = self._stack.enter_context(open_target(self.settings, migrated=True))
         return self._target
 
     def close(self) -> None:

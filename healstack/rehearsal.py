@@ -15,9 +15,7 @@ from healstack.migrate.rehearsal import rehearse_rollback
 from healstack.migrate.runner import apply
 from healstack.results import CheckResult, Outcome
 from healstack.rls.contract import load_contract
-from healstack.rls.leaks import LEAK_IDENTITIES, exposed_objects, probe_leak
-from healstack.rls.probes import Probe, cases
-from healstack.rls.simulator import Simulator
+from healstack.rls.leaks import run_contract
 from healstack.verify.run import verify
 
 Say = Callable[[str], None]
@@ -37,18 +35,6 @@ class Step:
         return f"{self.name}: " + ", ".join(f"{n} {o.value.replace('_', ' ')}" for o, n in counts.items() if n)
 
 
-def _rls(dsn: str, settings: Settings) -> list[CheckResult]:
-    contracts = load_contract(settings.rls_contract)
-    simulator = Simulator(dsn)
-    try:
-        probe = Probe(simulator, contracts)
-        results = [probe.run(case) for case in cases(contracts)]
-        results += [probe_leak(probe, obj, who) for obj in exposed_objects(simulator.conn) for who in LEAK_IDENTITIES]
-    finally:
-        simulator.close()
-    return results
-
-
 def run_rehearsal(dsn: str, settings: Settings, *, say: Say = print) -> list[Step]:
     """Every phase in the runbook's order; a failing apply stops the run (nothing else is meaningful)."""
     log = EvidenceLog(settings.reports_dir, "rehearsal")
@@ -60,7 +46,7 @@ def run_rehearsal(dsn: str, settings: Settings, *, say: Say = print) -> list[Ste
         {"applied": outcome.applied, "server": outcome.server, "evidence": str(outcome.evidence_dir)})])]
     steps.append(Step("rollback rehearsal", rehearse_rollback(dsn, settings, say=quiet)))
     steps.append(Step("verify (parity and lints)", verify(dsn, settings)))
-    steps.append(Step("RLS contract", _rls(dsn, settings)))
+    steps.append(Step("RLS contract", run_contract(dsn, load_contract(settings.rls_contract))))
     with connect(dsn, autocommit=True) as conn:
         steps.append(Step("data quality", run_rules(conn, load_rules(settings.dq_rules))))
     for step in steps:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from healstack.config import Settings
 from healstack.embedded import EmbeddedServer, default_bindir
+from healstack.migrate.runner import apply
 from healstack.redact import redact_dsn
 
 
@@ -15,6 +16,7 @@ from healstack.redact import redact_dsn
 class Target:
     dsn: str
     embedded: EmbeddedServer | None
+    migrated: bool = False
 
     @property
     def shown(self) -> str:
@@ -25,18 +27,25 @@ class Target:
     def description(self) -> str:
         if self.embedded is None:
             return f"target {self.shown} (DATABASE_URL)"
-        return f"target {self.shown} (embedded Postgres {self.embedded.version}, data in {self.embedded.datadir})"
+        applied = ", every migration applied" if self.migrated else ""
+        return (f"target {self.shown} (embedded Postgres {self.embedded.version}, data in "
+                f"{self.embedded.datadir}{applied})")
 
 
 @contextlib.contextmanager
-def open_target(settings: Settings, *, keep: bool = False) -> Iterator[Target]:
-    """Yield the target; an embedded server is stopped and deleted afterwards unless ``keep``."""
+def open_target(settings: Settings, *, keep: bool = False, migrated: bool = False) -> Iterator[Target]:
+    """Yield the target; an embedded server is stopped and deleted afterwards unless ``keep``.
+
+    With ``migrated``, an embedded target gets every migration first: it starts empty, and the phases
+    that judge a stack (verify, RLS, data quality, ETL) would otherwise judge a void."""
     if settings.database_url:
         yield Target(settings.database_url, None)
         return
     server = EmbeddedServer(settings.pg_bindir or default_bindir()).start()
     try:
-        yield Target(server.dsn(), server)
+        if migrated:
+            apply(server.dsn(), settings, say=lambda _line: None)
+        yield Target(server.dsn(), server, migrated)
     finally:
         if not keep:
             server.stop()

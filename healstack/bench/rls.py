@@ -10,11 +10,9 @@ from healstack.config import Settings
 from healstack.db import connect, create_database
 from healstack.embedded import EmbeddedServer, default_bindir
 from healstack.migrate.runner import apply
-from healstack.results import Outcome
+from healstack.results import CheckResult, Outcome
 from healstack.rls.contract import load_contract
-from healstack.rls.leaks import LEAK_IDENTITIES, exposed_objects, probe_leak
-from healstack.rls.probes import Probe, cases
-from healstack.rls.simulator import Simulator
+from healstack.rls.leaks import run_contract
 from healstack.verify.lints import LINTS, gather, run_lint
 
 ROWS = 1_000_000
@@ -24,20 +22,9 @@ CLAIM = "auth.jwt() -> 'app_metadata' ->> 'project'"
 
 def _contract_run(dsn: str, settings: Settings) -> tuple[float, int, int]:
     contracts = load_contract(settings.rls_contract)
-    simulator = Simulator(dsn)
-    try:
-        results: list = []
-
-        def everything() -> None:
-            probe = Probe(simulator, contracts)
-            results.clear()
-            results.extend(probe.run(case) for case in cases(contracts))
-            results.extend(probe_leak(probe, obj, who) for obj in exposed_objects(simulator.conn)
-                           for who in LEAK_IDENTITIES)
-        seconds = timed(everything)
-        return seconds, len(results), sum(r.outcome is not Outcome.PASSED for r in results)
-    finally:
-        simulator.close()
+    results: list[CheckResult] = []
+    seconds = timed(lambda: results.extend(run_contract(dsn, contracts)))
+    return seconds, len(results), sum(r.outcome is not Outcome.PASSED for r in results)
 
 
 def _policy_cost(dsn: str) -> dict[str, float]:

@@ -9,7 +9,9 @@ from typing import Any
 from psycopg import sql
 
 from healstack.results import CheckResult, Outcome
-from healstack.rls.probes import Probe
+from healstack.rls.contract import TableContract
+from healstack.rls.probes import Probe, cases
+from healstack.rls.simulator import Simulator
 
 CHECK_ID = "HS502"
 LEAK_IDENTITIES = ("tenant", "anonymous", "anon")
@@ -64,3 +66,15 @@ def probe_leak(probe: Probe, obj: Exposed, who: str) -> CheckResult:
                            f"{who} reads {len(strangers)} rows of another tenant through {obj.kind} {obj.label}",
                            {**evidence, "sample": strangers[0][:200]})
     return CheckResult(CHECK_ID, Outcome.PASSED, obj.label, f"{who}: no row of another tenant", evidence)
+
+
+def run_contract(dsn: str, contracts: dict[str, TableContract]) -> list[CheckResult]:
+    """The whole contract outside pytest: every table x identity x command case, then the leak probes."""
+    simulator = Simulator(dsn)
+    try:
+        probe = Probe(simulator, contracts)
+        results = [probe.run(case) for case in cases(contracts)]
+        return results + [probe_leak(probe, obj, who) for obj in exposed_objects(simulator.conn)
+                          for who in LEAK_IDENTITIES]
+    finally:
+        simulator.close()

@@ -8,8 +8,8 @@ from pathlib import Path
 from psycopg import sql
 
 from healstack.rls.contract import TableContract
-from healstack.rls.probes import SEEDED_PER_TENANT, Case, cases, expectation
-from healstack.rls.simulator import SEARCH_PATH, Identity, anon, anonymous_user, service_role, tenant_user
+from healstack.rls.probes import SEEDED_PER_TENANT, Case, cases, expectation, identity_for
+from healstack.rls.simulator import SEARCH_PATH
 
 OWN, OTHER = "pgtap-tenant-p", "pgtap-tenant-q"
 
@@ -47,11 +47,6 @@ def _q(text: str) -> str:
 
 def _id(*parts: str) -> str:
     return sql.Identifier(*parts).as_string(None)
-
-
-def _identity(who: str) -> Identity:
-    return {"tenant": lambda: tenant_user(OWN, OWN, forged_project=OTHER), "anonymous": anonymous_user,
-            "anon": anon, "service_role": service_role}[who]()
 
 
 def _insert(tc: TableContract, tenant: str | None, n: int) -> str:
@@ -95,7 +90,7 @@ def table_test(tc: TableContract) -> str:
     """One self-contained pgTAP file: seed two tenants as service_role, then every contract case."""
     body: list[str] = []
     for case in (c for c in cases({tc.table: tc}) if c.table == tc.table):
-        identity = _identity(case.who)
+        identity = identity_for(case.who, OWN, OTHER)
         body += ["", f"set local role {_id(identity.role)};",
                  f"select set_config('request.jwt.claims', {_q(identity.claims_json())}, true);",
                  *_assertions(tc, case)]

@@ -57,6 +57,12 @@ def cases(contracts: dict[str, TableContract]) -> list[Case]:
     return out
 
 
+def identity_for(who: str, own: str, other: str) -> Identity:
+    """The identity behind a contract name; the tenant user carries ``other`` as a forged claim."""
+    return {"tenant": lambda: tenant_user(own, own, forged_project=other), "anonymous": anonymous_user,
+            "anon": anon, "service_role": service_role}[who]()
+
+
 def expectation(tc: TableContract, case: Case) -> str:
     """What must happen: own (sees exactly its tenant's rows), all, none, allowed or denied."""
     command = case.action.split("_")[0].replace("reassign", "update")
@@ -80,8 +86,7 @@ class Probe:
         self.own, self.other = f"hs-probe-p-{token}", f"hs-probe-q-{token}"
 
     def identity(self, who: str) -> Identity:
-        return {"tenant": lambda: tenant_user(self.own, self.own, forged_project=self.other),
-                "anonymous": anonymous_user, "anon": anon, "service_role": service_role}[who]()
+        return identity_for(who, self.own, self.other)
 
     @cached_property
     def _primary_keys(self) -> dict[str, str | None]:
