@@ -123,6 +123,8 @@ class EmbeddedServer:
     """One throwaway cluster in a temp dir, listening on 127.0.0.1 only, trust auth."""
 
     bindir: Path
+    # extra `-c name=value` settings, e.g. a benchmark sizing shared_buffers to its table
+    settings: dict[str, str] = field(default_factory=dict)
     base: Path = field(init=False)
     port: int = field(init=False, default=0)
     version: str = field(init=False, default="")
@@ -160,7 +162,8 @@ class EmbeddedServer:
                   "--locale=C", "--no-sync", "--no-instructions")
         for attempt in range(3):  # a free port can be taken between probing and binding
             self.port = _free_port()
-            options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base} {_SERVER_OPTIONS}"
+            extra = "".join(f" -c {name}={value}" for name, value in self.settings.items())
+            options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base} {_SERVER_OPTIONS}{extra}"
             try:
                 self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.base / "server.log"), "-w",
                           "-t", "60", "-o", options, "start")
