@@ -147,7 +147,7 @@ def test_row_level_rules_of_a_table_share_one_scan(dq, tmp_path, monkeypatch):
         f'\n[[rules]]\nid = "t.{k}"\n{CASES[k][0]}\n' for k in kinds))
     calls = []
     real = runner._execute
-    monkeypatch.setattr(runner, "_execute", lambda conn, query: calls.append(query) or real(conn, query))
+    monkeypatch.setattr(runner, "_execute", lambda conn, query, *rest: calls.append(query) or real(conn, query, *rest))
     results = runner.run_rules(dq, load_table_file(path))
     assert len(results) == len(kinds) and len(calls) == 1
 

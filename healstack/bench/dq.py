@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from healstack.bench import median_of, timed, write_report
+from healstack.bench import BENCH_SERVER, median_of, timed, write_report
 from healstack.config import Settings
 from healstack.db import connect, create_database
 from healstack.dq.rules import load_table_file
@@ -71,7 +71,7 @@ def run(settings: Settings) -> Path:
     path = Path(tempfile.mkdtemp(prefix="healstack-dq-bench-")) / "bench.toml"
     path.write_text(RULES)
     rules = load_table_file(path)
-    server = EmbeddedServer(settings.pg_bindir or default_bindir()).start()
+    server = EmbeddedServer(settings.pg_bindir or default_bindir(), settings=BENCH_SERVER).start()
     try:
         dsn = create_database(server.dsn(), "dq_bench")
         with connect(dsn, autocommit=True) as conn:
@@ -105,10 +105,12 @@ def run(settings: Settings) -> Path:
         "",
         f"Observed: {found}.",
         "",
-        "Where the time goes: the duplicate search groups the table by the triple, a hash table of about "
-        f"{ROWS:,} entries; on this machine building it takes about 3.5 s however the key is hashed (tried: "
-        "the three columns, one 64-bit hash of them, one timestamp column alone, a sort instead of a hash, "
-        "two hash partitions under a union).",
+        "How: the five row-level rules share one parallel aggregate scan that keeps only the ctids of "
+        "violating rows and reads the 20 samples back by ctid; duplicates are found by sorting, not hashing "
+        "(a hash table of 5,000,000 mostly distinct keys took about 3.5 s to build here, the parallel sort "
+        "about 1.3 s), with text compared bytewise (COLLATE \"C\", exact for deterministic collations) and "
+        "the fixed-width column first. The rest of the gap to 10x is the sort itself: the scan that feeds "
+        "it costs one count(*), and merging and grouping 5,000,000 sorted rows runs in one process.",
         "",
         "Soda Core: not measured in this run.",
     ]

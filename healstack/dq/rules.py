@@ -143,3 +143,5 @@ class TableFacts:
     not_null: set[str] = field(default_factory=set)
     unique_sets: list[tuple[frozenset[str], str]] = field(default_factory=list)
     foreign_keys: list[tuple[str, str, str, str]] = field(default_factory=list)  # column, table, column, name
+    fixed_width: set[str] = field(default_factory=set)      # columns of fixed-size types (cheap to compare)
+    bytewise_equal: set[str] = field(default_factory=set)   # collatable, and equal only when byte-identical

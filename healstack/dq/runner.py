@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from healstack.dq import compile as c
@@ -16,6 +17,11 @@ from healstack.results import CheckResult, Outcome
 TIMEZONE = "America/Toronto"  # the stack's days
 # Duplicate and anomaly queries group whole tables; with Postgres's default 4MB they spill to disk.
 WORK_MEM = "256MB"
+# Grouping millions of mostly distinct keys: sorting them is several times faster than a hash table of
+# that size (measured in reports/bench/dq.md), and each parallel worker sorts its share in memory. The
+# planner's default costs prefer one process sorting everything (and spilling); with Gather Merge priced
+# as free it splits the sort. Tables under min_parallel_table_scan_size still run in one process.
+SORTED_GROUPING = {"enable_hashagg": "off", "parallel_setup_cost": "0", "parallel_tuple_cost": "0"}
 
 _FACTS = """
 select
@@ -36,7 +42,12 @@ select
           join pg_class f on f.oid = k.confrelid
           join pg_attribute fa on fa.attrelid = k.confrelid and fa.attnum = k.confkey[1]
           where k.conrelid = c.oid and k.contype = 'f' and k.convalidated
-            and array_length(k.conkey, 1) = 1) as foreign_keys
+            and array_length(k.conkey, 1) = 1) as foreign_keys,
+    array(select a.attname::text from pg_attribute a join pg_type t on t.oid = a.atttypid
+          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and t.typlen > 0) as fixed_width,
+    array(select a.attname::text from pg_attribute a join pg_collation co on co.oid = a.attcollation
+          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and co.collisdeterministic)
+        as bytewise_equal
 from pg_class c join pg_namespace n on n.oid = c.relnamespace
 where n.nspname = %s and c.relname = %s
 """
@@ -46,11 +57,12 @@ def table_facts(conn: psycopg.Connection[Any], schema: str, table: str) -> Table
     row = conn.execute(_FACTS, [schema, table]).fetchone()
     if row is None:
         return TableFacts(exists=False)
-    columns, not_null, primary_key, unique_sets, foreign_keys = row
+    columns, not_null, primary_key, unique_sets, foreign_keys, fixed_width, bytewise_equal = row
     return TableFacts(
         exists=True, columns=set(columns), not_null=set(not_null), primary_key=list(primary_key),
         unique_sets=[(frozenset(cols.split(",")), name) for name, cols in (u.split(":", 1) for u in unique_sets)],
-        foreign_keys=[(*fk.split(":")[1:], fk.split(":")[0]) for fk in foreign_keys])  # type: ignore[misc]
+        foreign_keys=[(*fk.split(":")[1:], fk.split(":")[0]) for fk in foreign_keys],  # type: ignore[misc]
+        fixed_width=set(fixed_width), bytewise_equal=set(bytewise_equal))
 
 
 def guaranteed_by(rule: Rule, facts: TableFacts) -> str | None:
@@ -108,7 +120,7 @@ def judge(rule: Rule, violations: int, rows_tested: int | None, samples: list[An
 def _scan_results(rules: list[Rule], row: dict[str, Any]) -> list[CheckResult]:
     out = []
     for i, rule in enumerate(rules):
-        tested = row[f"t{i}"]
+        tested = row.get(f"t{i}", row["total"])
         if rule.type == "row_count":
             low, high = rule.params.get("min"), rule.params.get("max")
             inside = (low is None or tested >= low) and (high is None or tested <= high)
@@ -168,11 +180,13 @@ def run_rules(conn: psycopg.Connection[Any], rules: Iterable[Rule]) -> list[Chec
     return list(results.values())
 
 
-def _execute(conn: psycopg.Connection[Any], query: c.Query) -> dict[str, Any]:
+def _execute(conn: psycopg.Connection[Any], query: c.Query, settings: dict[str, str] | None = None) -> dict[str, Any]:
+    """The query's one row, in its own transaction with the stack's timezone and transaction-local settings."""
     statement, params = query
+    local = {"timezone": TIMEZONE, "work_mem": WORK_MEM, **(settings or {})}
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        cur.execute("select set_config('timezone', %s, true), set_config('work_mem', %s, true)",
-                    [TIMEZONE, WORK_MEM])
+        cur.execute(sql.SQL("select {}").format(sql.SQL(", ").join(
+            sql.SQL("set_config({}, %s, true)").format(sql.Literal(k)) for k in local)), list(local.values()))
         cur.execute(statement, params or None)
         row = cur.fetchone()
         assert row is not None
@@ -196,6 +210,6 @@ def _run_own(conn: psycopg.Connection[Any], rule: Rule, facts: TableFacts) -> Ch
             query = c.anomaly_query(rule)
         else:
             query = c.custom_query(rule)
-        return _own_result(rule, _execute(conn, query))
+        return _own_result(rule, _execute(conn, query, SORTED_GROUPING if rule.type == "unique" else None))
     except psycopg.Error as e:
         return _result(rule, Outcome.ERROR, f"query failed: {e.diag.message_primary or e}")
