@@ -28,7 +28,7 @@ def test_fresh_database_gets_every_migration_and_a_ledger(empty_db, test_setting
                                if not p.name.endswith(".rollback.sql")]
     with connect(empty_db) as conn:
         ledger = read_ledger(conn)
-    assert list(ledger) == ["0001", "0002", "0003", "0004", "0005", "0006"]
+    assert list(ledger) == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
     row = ledger["0002"]
     assert len(row.checksum) == 64 and row.applied_by == "postgres" and row.statements > 10
 
@@ -51,22 +51,22 @@ def test_every_forward_file_run_again_changes_nothing(conn, test_settings):
 
 
 def test_failure_half_way_leaves_nothing_of_that_file(empty_db, test_settings, migrations_copy):
-    (migrations_copy / "0007_broken.sql").write_text(
+    (migrations_copy / "0099_broken.sql").write_text(
         "create table if not exists public.half_done (id int primary key);\n"
         "insert into public.half_done values (1);\n"
         "\n"
         "select *\nfrom public.no_such_table;\n"
     )
-    (migrations_copy / "0007_broken.rollback.sql").write_text("drop table if exists public.half_done;\n")
+    (migrations_copy / "0099_broken.rollback.sql").write_text("drop table if exists public.half_done;\n")
     with pytest.raises(MigrationFailed) as failure:
         apply(empty_db, _settings(test_settings, migrations_copy), **QUIET)
     message = str(failure.value)
-    assert message.startswith("0007_broken.sql:5: relation \"public.no_such_table\" does not exist")
+    assert message.startswith("0099_broken.sql:5: relation \"public.no_such_table\" does not exist")
     assert "nothing of this file was applied" in message
     with connect(empty_db) as conn:
         assert conn.execute("select to_regclass('public.half_done')").fetchone() == (None,)
-        assert "0007" not in read_ledger(conn)
-        assert "0006" in read_ledger(conn)
+        assert "0099" not in read_ledger(conn)
+        assert "0007" in read_ledger(conn)
 
 
 def test_edited_applied_migration_is_refused_and_reported(migrated_db, test_settings, migrations_copy):
@@ -95,7 +95,7 @@ def test_dry_run_changes_nothing(empty_db, test_settings):
     with connect(empty_db) as conn:
         before = catalog.take(conn, ignore_schemas=())
     outcome = apply(empty_db, test_settings, dry_run=True, **QUIET)
-    assert len(outcome.pending) == 6 and outcome.applied == []
+    assert len(outcome.pending) == 7 and outcome.applied == []
     with connect(empty_db) as conn:
         assert catalog.diff(before, catalog.take(conn, ignore_schemas=())) == []
 

@@ -9,7 +9,7 @@ from healstack.db import connect
 from healstack.plugin import USER_PROPERTY
 
 CHECKS = PROJECT_ROOT / "checks" / "test_apply_phase.py"
-MIGRATION_COUNT = 6
+MIGRATION_COUNT = len([p for p in (PROJECT_ROOT / "migrations").glob("*.sql") if not p.name.endswith(".rollback.sql")])
 ALL_CHECKS = 2 * MIGRATION_COUNT + 2
 
 
@@ -28,11 +28,11 @@ def test_all_checks_pass_on_a_healthy_database(pytester, against):
 
 
 def test_pending_migration_fails_its_check(pytester, against, migrations_copy):
-    (migrations_copy / "0007_more.sql").write_text("create table if not exists public.more (id int primary key);\n")
-    (migrations_copy / "0007_more.rollback.sql").write_text("drop table if exists public.more;\n")
+    (migrations_copy / "0099_more.sql").write_text("create table if not exists public.more (id int primary key);\n")
+    (migrations_copy / "0099_more.rollback.sql").write_text("drop table if exists public.more;\n")
     result = _run(pytester)
     result.assert_outcomes(passed=ALL_CHECKS + 1, failed=1)
-    result.stdout.fnmatch_lines(["*test_migration_is_applied?0007_more.sql*", "*HS104*pending*"])
+    result.stdout.fnmatch_lines(["*test_migration_is_applied?0099_more.sql*", "*HS104*pending*"])
 
 
 def test_edited_applied_migration_fails_the_drift_check(pytester, against, migrations_copy):
@@ -44,10 +44,10 @@ def test_edited_applied_migration_fails_the_drift_check(pytester, against, migra
 
 
 def test_unsafe_migration_fails_the_safety_check(pytester, against, migrations_copy):
-    (migrations_copy / "0007_cleanup.sql").write_text("drop table public.facts;\n")
+    (migrations_copy / "0099_cleanup.sql").write_text("drop table public.facts;\n")
     result = _run(pytester, "-k", "safe")
     result.assert_outcomes(passed=MIGRATION_COUNT, failed=1)
-    result.stdout.fnmatch_lines(["*HS001*public.facts: 0007_cleanup.sql:1: DROP destroys data*"])
+    result.stdout.fnmatch_lines(["*HS001*public.facts: 0099_cleanup.sql:1: DROP destroys data*"])
 
 
 def test_table_without_rls_fails_the_healthcheck(pytester, against):

@@ -20,12 +20,12 @@ def test_healthy_database_passes_parity_and_every_lint(pytester, against):
 
 def test_each_schema_difference_is_its_own_failure(pytester, against):
     with connect(against, autocommit=True) as conn:
-        conn.execute("drop index public.idx_spend_platform_dt")
+        conn.execute("drop index public.idx_metrics_day")
         conn.execute("alter table public.orders no force row level security")
     result = _run(pytester, "-k", "parity")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines_random([
-        "*HS301*indexes public.idx_spend_platform_dt is missing*",
+        "*HS301*indexes public.idx_metrics_day is missing*",
         "*HS303*relations public.orders differs: rls_forced: expected True, found False*",
     ])
 

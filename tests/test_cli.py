@@ -31,14 +31,14 @@ def test_main_job_on_the_embedded_default(tmp_path):
     done = _run("--reports", str(tmp_path), "apply")
     assert done.returncode == 0, done.stderr
     assert "embedded Postgres" in done.stdout
-    assert "applied 6 migrations" in done.stdout
+    assert "applied 7 migrations" in done.stdout
     assert "DSN: postgresql://postgres@127.0.0.1:" in done.stdout
 
 
 def test_apply_to_database_url_then_again_is_a_no_op(empty_db, tmp_path):
     first = _run("--reports", str(tmp_path), "apply", env={"DATABASE_URL": empty_db})
     assert first.returncode == 0, first.stderr
-    assert "applied 0006_functions.sql" in first.stdout
+    assert "applied 0007_lighter_loads.sql" in first.stdout
     second = _run("--reports", str(tmp_path), "apply", env={"DATABASE_URL": empty_db})
     assert second.returncode == 0 and "applied 0 migrations" in second.stdout
 
@@ -98,7 +98,7 @@ def test_unsafe_migration_is_refused_with_exit_3(command, empty_db, tmp_path):
 def test_rollback_rehearsal_command(pg_server, tmp_path):
     done = _run("--reports", str(tmp_path), "apply", "--rehearse-rollback", env={"DATABASE_URL": pg_server})
     assert done.returncode == 0, done.stderr
-    assert "rollback rehearsal: 6 passed, 0 failed" in done.stdout
+    assert "rollback rehearsal: 7 passed, 0 failed" in done.stdout
 
 
 def test_verify_and_delta_exit_codes(migrated_db, tmp_path):
@@ -107,13 +107,13 @@ def test_verify_and_delta_exit_codes(migrated_db, tmp_path):
     clean = _run("--reports", str(tmp_path), "delta", env=env)
     assert clean.returncode == 0 and "no difference" in clean.stderr
     with connect(migrated_db, autocommit=True) as conn:
-        conn.execute("drop index public.idx_spend_platform_dt")
+        conn.execute("drop index public.idx_metrics_day")
     broken = _run("--reports", str(tmp_path), "verify", env=env)
     assert broken.returncode == 1 and "HS301" in broken.stdout
     out = tmp_path / "delta.sql"
     written = _run("--reports", str(tmp_path), "delta", "--out", str(out), env=env)
     assert written.returncode == 1, written.stderr
-    assert "create index if not exists idx_spend_platform_dt" in out.read_text()
+    assert "create index if not exists idx_metrics_day" in out.read_text()
     with connect(migrated_db, autocommit=True) as conn:
         conn.execute("create table public.stray (id int primary key)")
     refused = _run("--reports", str(tmp_path), "delta", env=env)

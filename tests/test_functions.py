@@ -121,7 +121,8 @@ def test_functions_are_invoker_with_pinned_search_path_and_service_role_only(con
         " has_function_privilege('authenticated', p.oid, 'execute'),"
         " has_function_privilege('anon', p.oid, 'execute'),"
         " has_function_privilege('service_role', p.oid, 'execute')"
-        " from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname <> 'set_updated_at'"
+        " from pg_proc p where p.pronamespace = 'public'::regnamespace"
+        " and p.proname not in ('set_updated_at', 'forget_source_hash')"
         " order by 1").fetchall()
     assert [r[0] for r in rows] == ["recompute_metrics_daily", "system_healthcheck", "upsert_events",
                                     "upsert_orders", "upsert_spend"]

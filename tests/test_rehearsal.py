@@ -15,7 +15,8 @@ def test_every_shipped_migration_round_trips(pg_server, test_settings):
     results = rehearse_rollback(pg_server, test_settings, **QUIET)
     assert [(r.object, r.outcome) for r in results] == [
         (f"{v}.sql", Outcome.PASSED) for v in ("0001_extensions", "0002_ingest_tables", "0003_etl_state",
-                                               "0004_ops_tables", "0005_agent_tables", "0006_functions")]
+                                               "0004_ops_tables", "0005_agent_tables", "0006_functions",
+                                               "0007_lighter_loads")]
 
 
 def test_rollback_that_forgets_an_object_is_caught(pg_server, test_settings, migrations_copy):

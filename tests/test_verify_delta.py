@@ -27,7 +27,7 @@ DROPS = {
     "column events.user_id": "alter table public.events drop column user_id",
     "column orders.financial_status": "alter table public.orders drop column financial_status",
     "column spend.currency": "alter table public.spend drop column currency cascade",
-    "index idx_spend_platform_dt": "drop index public.idx_spend_platform_dt",
+    "index idx_metrics_day": "drop index public.idx_metrics_day",
     "index agent_feedback_labels_gin": "drop index public.agent_feedback_labels_gin",
     "index observability_logs_errors_idx": "drop index public.observability_logs_errors_idx",
     "policy agent_queries_update_own_project": "drop policy agent_queries_update_own_project on public.agent_queries",
@@ -117,10 +117,10 @@ def test_online_delta_builds_indexes_concurrently_and_validates_fks_separately(
         conn.execute("create index child_x_parent_idx on public.child_x (parent_id)")
         wanted = catalog.take(conn)
         conn.execute("alter table public.child_x drop constraint child_x_parent_fk")
-        conn.execute("drop index public.idx_spend_platform_dt")
+        conn.execute("drop index public.idx_metrics_day")
         text = render_delta(plan_delta(wanted, catalog.take(conn), online=True), online=True)
         assert "-- healstack: no-transaction" in text and "set lock_timeout" in text
-        assert "create index concurrently if not exists idx_spend_platform_dt" in text
+        assert "create index concurrently if not exists idx_metrics_day" in text
         assert "FOREIGN KEY (parent_id) REFERENCES public.parent_x(id) NOT VALID" in text
         assert "alter table \"public\".\"child_x\" validate constraint \"child_x_parent_fk\";" in text
         path = tmp_path / "0099_online_delta.sql"
