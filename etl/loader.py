@@ -1,9 +1,14 @@
-"""Load pages: COPY into a staging table, one INSERT ... ON CONFLICT ... WHERE ... IS DISTINCT FROM, and the
-source's cursor saved in the same transaction, so a crash between batches loses and duplicates nothing."""
+"""Load pages: unchanged rows skipped by their stored hash, new rows COPYed in, the rest staged by COPY and
+merged with one INSERT ... ON CONFLICT ... WHERE ... IS DISTINCT FROM; the source's cursor is saved in the
+same transaction, so a crash between batches loses and duplicates nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import operator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -18,7 +23,9 @@ class TableSpec:
     table: str
     keys: tuple[str, ...]
     columns: tuple[str, ...]            # everything a source provides, keys included
+    scope: str                          # the day-like column whose window bounds the stored hashes a run reads
     newer_wins: str | None = None       # a re-pulled older version never overwrites a newer one
+    json_columns: frozenset[str] = frozenset()
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -27,15 +34,16 @@ class TableSpec:
 
 SPECS = {
     "events": TableSpec("events", ("project", "event_id"),
-                        ("project", "event_id", "name", "user_id", "occurred_at", "properties", "source")),
+                        ("project", "event_id", "name", "user_id", "occurred_at", "properties", "source"),
+                        scope="occurred_at", json_columns=frozenset({"properties"})),
     "spend": TableSpec("spend", ("project", "platform", "account_id", "campaign_id", "dt"),
                        ("project", "platform", "account_id", "campaign_id", "dt", "account_timezone", "currency",
-                        "spend", "impressions", "clicks", "conversions", "conversion_value")),
+                        "spend", "impressions", "clicks", "conversions", "conversion_value"), scope="dt"),
     "orders": TableSpec("orders", ("project", "shop_domain", "order_id"),
                         ("project", "shop_domain", "order_id", "order_name", "placed_at", "source_updated_at",
                          "cancelled_at", "financial_status", "currency", "total_price", "subtotal_price",
                          "total_tax", "total_discounts", "total_refunded", "customer_id", "line_items"),
-                        newer_wins="source_updated_at"),
+                        scope="placed_at", newer_wins="source_updated_at", json_columns=frozenset({"line_items"})),
 }
 
 
@@ -58,64 +66,130 @@ def _ids(names: tuple[str, ...], prefix: str = "") -> sql.Composed:
     return sql.SQL(", ").join(sql.SQL(prefix) + sql.Identifier(n) for n in names)
 
 
-class Batch:
-    """One page's rows staged in a temp table (dropped at commit) and merged into the target."""
+def _canonical(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")) if isinstance(value, dict | list) else value
 
-    def __init__(self, conn: psycopg.Connection[Any], spec: TableSpec) -> None:
+
+class Loader:
+    """Loads one run's pages into one table.
+
+    A row whose hash (of everything the source sent for it) is already stored is unchanged and is not sent
+    at all. The rest of a page goes straight into the table by COPY while every row is new (the first load);
+    from the first page that meets an existing row on, pages are staged in a temp table and merged with
+    INSERT ... ON CONFLICT ... DO UPDATE ... WHERE ... IS DISTINCT FROM, so an identical row is never
+    rewritten."""
+
+    def __init__(self, conn: psycopg.Connection[Any], spec: TableSpec, known: set[bytes] | None = None) -> None:
         self.conn, self.spec = conn, spec
         self.target = sql.Identifier("public", spec.table)
+        self.known = known if known is not None else set()
+        self.direct = True
+        self._get = operator.itemgetter(*spec.columns)
+        self._json = {i for i, c in enumerate(spec.columns) if c in spec.json_columns}
+        assert spec.columns[:len(spec.keys)] == spec.keys, "natural keys lead the columns"
 
-    def stage(self, rows: list[dict[str, Any]]) -> None:
+    @classmethod
+    def for_window(cls, conn: psycopg.Connection[Any], spec: TableSpec, since: date, until: date) -> Loader:
+        """A loader that knows the stored hashes of rows near the window (a day of slack either side for
+        time zones); rows outside it are merely compared in the database instead of skipped."""
+        query = sql.SQL("select source_hash from {} where source_hash is not null"
+                        " and {} >= %s::date - 1 and {} < %s::date + 2").format(
+            sql.Identifier("public", spec.table), sql.Identifier(spec.scope), sql.Identifier(spec.scope))
+        with conn.cursor(binary=True) as cur:
+            known = {bytes(h) for (h,) in cur.execute(query, [since, until])}
+        return cls(conn, spec, known)
+
+    def _latest(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Each row's values in column order, the last row per natural key (keys lead the columns)."""
+        latest: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        width = len(self.spec.keys)
+        for row in rows:
+            try:
+                values = self._get(row)
+            except KeyError:
+                values = tuple(row.get(c) for c in self.spec.columns)
+            latest[values[:width]] = values
+        return list(latest.values())
+
+    def _write(self, table: sql.Composable, rows: list[tuple[Any, ...]]) -> tuple[list[bytes], int]:
+        """COPY the rows whose hash is not known into ``table``: (their hashes, how many were known).
+
+        Hashing happens row by row inside the COPY, so Python hashes while Postgres inserts."""
+        written: list[bytes] = []
+        known = 0
+        statement = sql.SQL("copy {} ({}, source_hash) from stdin").format(table, _ids(self.spec.columns))
+        with self.conn.cursor().copy(statement) as copy:
+            for values in rows:
+                canonical = tuple(_canonical(v) for v in values) if self._json else values
+                digest = hashlib.blake2b(repr(canonical).encode(), digest_size=16).digest()
+                if digest in self.known:
+                    known += 1
+                    continue
+                if self._json:
+                    values = tuple(Jsonb(v) if i in self._json and v is not None else v for i, v in enumerate(values))
+                copy.write_row((*values, digest))
+                written.append(digest)
+        return written, known
+
+    def load(self, rows: list[dict[str, Any]], *, dry_run: bool = False) -> tuple[int, int, int]:
+        """(inserted, updated, unchanged) for one page, inside the caller's transaction."""
+        latest = self._latest(rows)
+        if self.direct and not dry_run:
+            try:
+                with self.conn.transaction():
+                    written, known = self._write(self.target, latest)
+                self.known.update(written)
+                return len(written), 0, known
+            except (psycopg.errors.UniqueViolation, psycopg.errors.FeatureNotSupported):
+                # a row exists (or COPY may not write there: row-level security applies to this role)
+                self.direct = False
         self.conn.execute(sql.SQL("create temp table healstack_stage on commit drop as"
-                                  " select {}, 0::bigint as seq from {} with no data").format(
+                                  " select {}, source_hash from {} with no data").format(
                                       _ids(self.spec.columns), self.target))
-        with self.conn.cursor().copy(sql.SQL("copy healstack_stage ({}, seq) from stdin").format(
-                _ids(self.spec.columns))) as copy:
-            for seq, row in enumerate(rows):
-                copy.write_row([Jsonb(v) if isinstance(v, dict | list) else v
-                                for v in (row.get(c) for c in self.spec.columns)] + [seq])
-
-    def _latest(self) -> sql.Composed:
-        """The staged rows, the last one per natural key."""
-        return sql.SQL("select distinct on ({keys}) {cols} from healstack_stage order by {keys}, seq desc").format(
-            keys=_ids(self.spec.keys), cols=_ids(self.spec.columns))
+        written, known = self._write(sql.Identifier("healstack_stage"), latest)
+        if not written:
+            return 0, 0, known
+        inserted, updated, same = self._preview() if dry_run else self._merge()
+        if not dry_run:
+            self.known.update(written)
+        return inserted, updated, same + known
 
     def _changed(self, incoming: str) -> sql.Composed:
         """The stored row t differs from the incoming one (and the incoming one is not older)."""
-        changed = sql.SQL("({}) is distinct from ({})").format(_ids(self.spec.values, "t."),
-                                                               _ids(self.spec.values, incoming + "."))
+        names = (*self.spec.values, "source_hash")
+        changed = sql.SQL("({}) is distinct from ({})").format(_ids(names, "t."), _ids(names, incoming + "."))
         if self.spec.newer_wins:
             guard = sql.Identifier(self.spec.newer_wins)
             changed = sql.SQL("{}.{} >= t.{} and {}").format(sql.SQL(incoming), guard, guard, changed)
         return changed
 
-    def merge(self) -> tuple[int, int, int]:
-        """(inserted, updated, unchanged); an identical row is not rewritten."""
+    def _merge(self) -> tuple[int, int, int]:
+        """(inserted, updated, unchanged) of the staged rows; an identical row is not rewritten."""
+        names = (*self.spec.values, "source_hash")
         assignments = sql.SQL(", ").join(sql.SQL("{} = excluded.{}").format(sql.Identifier(c), sql.Identifier(c))
-                                         for c in self.spec.values)
+                                         for c in names)
         query = sql.SQL(
-            "with s as ({latest}),"
-            " written as (insert into {target} as t ({cols}) select {cols} from s"
+            "with written as (insert into {target} as t ({cols}, source_hash)"
+            " select {cols}, source_hash from healstack_stage"
             " on conflict ({keys}) do update set {assignments}, updated_at = now()"
             " where {changed} returning (t.xmax = 0) as inserted)"
             " select count(*) filter (where inserted), count(*) filter (where not inserted),"
-            " (select count(*) from s) from written"
-        ).format(latest=self._latest(), target=self.target, cols=_ids(self.spec.columns), keys=_ids(self.spec.keys),
+            " (select count(*) from healstack_stage) from written"
+        ).format(target=self.target, cols=_ids(self.spec.columns), keys=_ids(self.spec.keys),
                  assignments=assignments, changed=self._changed("excluded"))
         row = self.conn.execute(query).fetchone()
         assert row is not None
         inserted, updated, total = row
         return inserted, updated, total - inserted - updated
 
-    def preview(self) -> tuple[int, int, int]:
-        """What merge() would do, without writing: (would insert, would update, unchanged)."""
+    def _preview(self) -> tuple[int, int, int]:
+        """What _merge() would do, without writing: (would insert, would update, unchanged)."""
         on = sql.SQL(" and ").join(sql.SQL("t.{} = s.{}").format(sql.Identifier(k), sql.Identifier(k))
                                    for k in self.spec.keys)
         query = sql.SQL(
             "select count(*) filter (where t.{first} is null), count(*) filter (where t.{first} is not null and"
-            " {changed}), count(*) from ({latest}) as s left join {target} as t on {on}"
-        ).format(first=sql.Identifier(self.spec.keys[0]), changed=self._changed("s"), latest=self._latest(),
-                 target=self.target, on=on)
+            " {changed}), count(*) from healstack_stage as s left join {target} as t on {on}"
+        ).format(first=sql.Identifier(self.spec.keys[0]), changed=self._changed("s"), target=self.target, on=on)
         row = self.conn.execute(query).fetchone()
         assert row is not None
         would_insert, would_update, total = row

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from etl.loader import SPECS, Batch, Counts, load_cursor, lock_source, save_cursor
+from etl.loader import SPECS, Counts, Loader, load_cursor, lock_source, save_cursor
 from etl.sources import TORONTO, Window
 from healstack.db import connect
 from healstack.redact import redact
@@ -29,12 +29,14 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _day(table: str, row: dict[str, Any]) -> date | None:
+def _days(table: str, rows: list[dict[str, Any]]) -> list[date]:
+    """The first and last Toronto day of the rows (ISO dates order as strings)."""
     if table == "spend":
-        return date.fromisoformat(str(row["dt"])[:10])
+        found = [str(r["dt"])[:10] for r in rows]
+        return [date.fromisoformat(min(found)), date.fromisoformat(max(found))]
     if table == "orders":
-        return datetime.fromisoformat(str(row["placed_at"])).astimezone(ZoneInfo(TORONTO)).date()
-    return None
+        return [datetime.fromisoformat(str(r["placed_at"])).astimezone(ZoneInfo(TORONTO)).date() for r in rows]
+    return []
 
 
 def run_source(dsn: str, source: Any, window: Window, *, dry_run: bool = False,
@@ -43,6 +45,8 @@ def run_source(dsn: str, source: Any, window: Window, *, dry_run: bool = False,
     counts = Counts()
     days: list[date] = []
     with connect(dsn, autocommit=True) as conn:
+        # staging tables live in local buffers; Postgres's default 8MB would spill a 50,000-row page to disk
+        conn.execute("set temp_buffers = '64MB'")
         if not dry_run:
             lock_source(conn, source.name)
         cursor = load_cursor(conn, source.name)
@@ -55,18 +59,18 @@ def run_source(dsn: str, source: Any, window: Window, *, dry_run: bool = False,
         started = time.perf_counter()
         result = RunResult(source.name, dry_run, counts, run_id)
         try:
+            loader = Loader.for_window(conn, spec, window.since, window.until)
             for page in source.pages(window, cursor):
                 counts.pages += 1
                 counts.fetched += len(page.rows)
                 counts.warnings += [w for w in page.warnings if w not in counts.warnings]
                 with conn.transaction(force_rollback=dry_run):
-                    if page.rows:
-                        batch = Batch(conn, spec)
-                        batch.stage(page.rows)
-                        counts.add(*(batch.preview() if dry_run else batch.merge()))
+                    inserted, updated, unchanged = loader.load(page.rows, dry_run=dry_run) if page.rows else (0, 0, 0)
+                    counts.add(inserted, updated, unchanged)
                     if not dry_run:
                         save_cursor(conn, source.name, page.cursor)
-                days += [d for d in (_day(spec.table, r) for r in page.rows) if d]
+                if inserted or updated:  # only days with written rows need their metrics recomputed
+                    days += _days(spec.table, page.rows)
                 if progress:
                     progress(counts)
             result.days = (min(days), max(days)) if days else None

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import psycopg
 import pytest
 
-from etl.loader import lock_source
+from etl.loader import Loader, lock_source
 from etl.run import run_source
 from etl.sources import Page, Window
 from healstack import catalog
@@ -151,3 +152,39 @@ def test_two_concurrent_runs_never_duplicate(conn, migrated_db):
         first.join(timeout=30)
     assert outcome == [120]
     assert conn.execute("select count(*), count(distinct event_id) from public.events").fetchone() == (120, 120)
+
+
+def test_a_rerun_sends_no_unchanged_row(conn, migrated_db, monkeypatch):
+    run_source(migrated_db, FakeSource(PAGES), WINDOW)
+    assert conn.execute("select count(source_hash) from public.events").fetchone() == (120,)
+    copied: list[int] = []
+    real = Loader._write
+    monkeypatch.setattr(Loader, "_write", lambda self, table, rows: copied.append(len(rows)) or real(self, table, rows))
+    sent = []
+    real_copy = psycopg.Copy.write_row
+    monkeypatch.setattr(psycopg.Copy, "write_row", lambda self, row: sent.append(row) or real_copy(self, row))
+    conn.execute("delete from public.etl_cursors")
+    again = run_source(migrated_db, FakeSource(PAGES), WINDOW)
+    assert (again.counts.inserted, again.counts.updated, again.counts.unchanged) == (0, 0, 120)
+    assert sent == [] and sum(copied) == 120  # every row hashed, none sent
+
+
+def test_a_row_edited_outside_the_etl_is_compared_in_full_and_restored(conn, migrated_db):
+    run_source(migrated_db, FakeSource(PAGES), WINDOW)
+    conn.execute("update public.events set name = 'tampered' where event_id = 'e7'")
+    assert conn.execute("select source_hash from public.events where event_id = 'e7'").fetchone() == (None,)
+    conn.execute("delete from public.etl_cursors")
+    again = run_source(migrated_db, FakeSource(PAGES), WINDOW)
+    assert (again.counts.inserted, again.counts.updated, again.counts.unchanged) == (0, 1, 119)
+    assert conn.execute("select name, source_hash is not null from public.events where event_id = 'e7'"
+                        ).fetchone() == ("page_view", True)
+
+
+def test_a_first_load_meeting_existing_rows_falls_back_to_the_merge(conn, migrated_db):
+    run_source(migrated_db, FakeSource([PAGES[0]]), WINDOW)
+    mixed = [[event(200), event(3, "purchase"), *PAGES[0][10:20]], [event(201)]]
+    conn.execute("delete from public.etl_cursors")
+    result = run_source(migrated_db, FakeSource(mixed), WINDOW)
+    assert (result.counts.inserted, result.counts.updated, result.counts.unchanged) == (2, 1, 10)
+    assert conn.execute("select count(*), count(distinct event_id) from public.events").fetchone() == (52, 52)
+    assert conn.execute("select name from public.events where event_id = 'e3'").fetchone() == ("purchase",)

@@ -11,6 +11,7 @@ import pytest
 import respx
 
 from etl.http import SourceError
+from etl.run import run_source
 from etl.sources import Window
 from etl.sources.events import EventsSource
 from etl.sources.meta import MetaSource
@@ -165,3 +166,41 @@ def test_retries_are_bounded(env, slept):
     with pytest.raises(SourceError, match="events: gave up after 6 attempts \\(last: transient: HTTP 503\\)"):
         _rows(source)
     assert len(slept) == 5
+
+
+@respx.mock
+def test_metrics_from_fixture_pulls_match_hand_computed_days(env, slept, migrated_db, conn):
+    """2025-03-08 (24 h, a zero-spend campaign), 2025-03-09 (23 h: DST starts) and 2025-03-10, a day with
+    spend but no order, pulled through every source, then compared with figures worked out by hand."""
+    zero_day = payload("meta/insights_page2.json")
+    zero_day["data"].append({"campaign_id": "c-100", "date_start": "2025-03-10", "date_stop": "2025-03-10",
+                             "spend": "0", "impressions": "0", "clicks": "0"})
+    respx.get("https://meta.test/v21.0/act_1234").respond(json=payload("meta/account.json"))
+    respx.get("https://meta.test/v21.0/act_1234/insights").side_effect = [
+        httpx.Response(200, json=payload("meta/insights_page1.json")), httpx.Response(200, json=zero_day)]
+    respx.get("https://tiktok.test/open_api/v1.3/report/integrated/get/").side_effect = [
+        httpx.Response(200, json=payload("tiktok/report_page1.json")),
+        httpx.Response(200, json=payload("tiktok/report_page2.json"))]
+    next_url = "https://shop.test/admin/api/2025-01/orders.json?limit=250&page_info=abc"
+    respx.get(url__startswith="https://shop.test/admin/api/2025-01/orders.json").side_effect = [
+        httpx.Response(200, json=payload("shopify/orders_page1.json"), headers={"Link": f'<{next_url}>; rel="next"'}),
+        httpx.Response(200, json=payload("shopify/orders_page2.json"))]
+    window = Window(date(2025, 3, 8), date(2025, 3, 10))
+    for source in (MetaSource, TikTokSource, ShopifySource):
+        run_source(migrated_db, source.from_env(sleep=slept.append), window)
+    rows = conn.execute("select day::text, platform, spend::text, orders, revenue::text, round(roas, 4)::text,"
+                        " round(cac, 4)::text from public.metrics_daily where project = 'occ' and platform = %s"
+                        " order by day", ["all"]).fetchall()
+    # spend: meta 120.50 + 0 (c-200) + tiktok 45.10 + 10.00; one order (#1003, 23:59 on the 8th) of 80.00
+    # 9th, 23 h long: meta 99.99 + tiktok 50.00; #1001 (00:30 EST) 120.00 and #1002 (23:30 EDT, still the
+    # 9th in Toronto though the 10th in UTC) 60.00 less a 10.00 refund
+    # 10th: no spend at all, no order: ROAS and CAC have no divisor
+    assert rows == [
+        ("2025-03-08", "all", "175.6000", 1, "80.00", "0.4556", "175.6000"),
+        ("2025-03-09", "all", "149.9900", 2, "170.00", "1.1334", "74.9950"),
+        ("2025-03-10", "all", "0.0000", 0, "0.00", None, None),
+    ]
+    meta = conn.execute("select day::text, spend::text, round(roas, 4)::text from public.metrics_daily"
+                        " where project = 'occ' and platform = 'meta' order by day").fetchall()
+    assert meta == [("2025-03-08", "120.5000", "3.9834"), ("2025-03-09", "99.9900", "3.3003"),
+                    ("2025-03-10", "0.0000", None)]

@@ -15,7 +15,7 @@ from etl.http import SourceClient
 from etl.run import run_source
 from etl.sources import Page, Window
 from etl.sources.events import EventsConfig, EventsSource
-from healstack.bench import median_of, timed, write_report
+from healstack.bench import BENCH_SERVER, median_of, timed, write_report
 from healstack.config import Settings
 from healstack.db import connect, create_database
 from healstack.embedded import EmbeddedServer, default_bindir
@@ -72,6 +72,17 @@ def _raw_copy(dsn: str, rows: list[dict[str, Any]]) -> float:
         return timed(copy)
 
 
+def _plain_copy(dsn: str, rows: list[dict[str, Any]]) -> float:
+    """COPY the rows into public.spend itself and nothing else: the floor for any loader of this table."""
+    columns = list(rows[0])
+    with connect(dsn, autocommit=True) as conn:
+        def copy() -> None:
+            with conn.cursor().copy(f"copy public.spend ({', '.join(columns)}) from stdin") as cp:
+                for row in rows:
+                    cp.write_row([row[c] for c in columns])
+        return timed(copy)
+
+
 def _pull(dsn: str) -> tuple[float, int]:
     pages = 20
     per_page = ROWS // pages // 4   # 250,000 events in 20 pages of 12,500
@@ -95,7 +106,7 @@ def _pull(dsn: str) -> tuple[float, int]:
 def run(settings: Settings) -> Path:
     rows = spend_rows()
     window = Window(START, START + timedelta(days=400))
-    server = EmbeddedServer(settings.pg_bindir or default_bindir()).start()
+    server = EmbeddedServer(settings.pg_bindir or default_bindir(), settings=BENCH_SERVER).start()
     try:
         template = create_database(server.dsn(), "etl_template")
         apply(template, settings, say=lambda _line: None)
@@ -109,6 +120,7 @@ def run(settings: Settings) -> Path:
                 before = _tuples_written(conn)
                 reruns.append(timed(lambda d=dsn: run_source(d, MemorySource(rows), window)))
                 written.append(_tuples_written(conn) - before)
+        floor = _plain_copy(create_database(server.dsn(), "etl_floor", template="etl_template"), rows)
         pull_dsn = create_database(server.dsn(), "etl_pull", template="etl_template")
         pull_s, pulled = _pull(pull_dsn)
     finally:
@@ -119,7 +131,9 @@ def run(settings: Settings) -> Path:
         f"{ROWS:,} spend rows in pages of {PAGE:,}; medians of 3.", "",
         "| measure | seconds | rows/s | target |", "|---|---|---|---|",
         f"| raw COPY into an unlogged table (the ceiling) | {raw:.2f} | {raw_rate:,.0f} | |",
-        f"| healstack first load (COPY to staging, merge, cursor, metrics recompute) | {first:.2f} | "
+        f"| plain COPY into public.spend, nothing else (the floor; one run) | {floor:.2f} | {ROWS / floor:,.0f} "
+        f"({ROWS / floor / raw_rate:.0%} of raw COPY) | |",
+        f"| healstack first load (hash, COPY, cursor per page, metrics recompute) | {first:.2f} | "
         f"{first_rate:,.0f} ({first_rate / raw_rate:.0%} of raw COPY) | >= {FIRST_LOAD_SHARE:.0%} "
         f"{'met' if first_rate / raw_rate >= FIRST_LOAD_SHARE else 'MISSED'} |",
         f"| identical re-run | {rerun:.2f} ({rerun / first:.0%} of the first load) | {ROWS / rerun:,.0f} | "
@@ -128,6 +142,10 @@ def run(settings: Settings) -> Path:
         f"0 {'met' if max(written) == 0 else 'MISSED'} |",
         f"| end-to-end pull from respx-served pages ({pulled:,} events, 20 pages) | {pull_s:.2f} | "
         f"{pulled / pull_s:,.0f} | >= {PULL_RATE:,} {'met' if pulled / pull_s >= PULL_RATE else 'MISSED'} |",
+        "", "The first load COPYs new rows straight into public.spend (its natural key, (project, dt), check "
+        "constraints, WAL) and hashes each row in Python while Postgres inserts the previous ones; the re-run "
+        "reads the stored hashes, hashes the incoming rows and sends none. A plain COPY of the same rows into "
+        "public.spend, with nothing else, is the floor for any loader here; see the closing note of issue 5.",
         "", "dlt: not measured in this run.",
     ]
     return write_report(settings.reports_dir, "etl", "ETL benchmark", lines)
