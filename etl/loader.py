@@ -31,6 +31,11 @@ class TableSpec:
     def values(self) -> tuple[str, ...]:
         return tuple(c for c in self.columns if c not in self.keys)
 
+    @property
+    def stored(self) -> tuple[str, ...]:
+        """What a merge compares and rewrites: the values and the hash of what the source sent."""
+        return (*self.values, "source_hash")
+
 
 SPECS = {
     "events": TableSpec("events", ("project", "event_id"),
@@ -156,8 +161,8 @@ class Loader:
 
     def _changed(self, incoming: str) -> sql.Composed:
         """The stored row t differs from the incoming one (and the incoming one is not older)."""
-        names = (*self.spec.values, "source_hash")
-        changed = sql.SQL("({}) is distinct from ({})").format(_ids(names, "t."), _ids(names, incoming + "."))
+        stored = self.spec.stored
+        changed = sql.SQL("({}) is distinct from ({})").format(_ids(stored, "t."), _ids(stored, incoming + "."))
         if self.spec.newer_wins:
             guard = sql.Identifier(self.spec.newer_wins)
             changed = sql.SQL("{}.{} >= t.{} and {}").format(sql.SQL(incoming), guard, guard, changed)
@@ -165,9 +170,8 @@ class Loader:
 
     def _merge(self) -> tuple[int, int, int]:
         """(inserted, updated, unchanged) of the staged rows; an identical row is not rewritten."""
-        names = (*self.spec.values, "source_hash")
         assignments = sql.SQL(", ").join(sql.SQL("{} = excluded.{}").format(sql.Identifier(c), sql.Identifier(c))
-                                         for c in names)
+                                         for c in self.spec.stored)
         query = sql.SQL(
             "with written as (insert into {target} as t ({cols}, source_hash)"
             " select {cols}, source_hash from healstack_stage"
