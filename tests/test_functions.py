@@ -39,9 +39,9 @@ def _call(conn, function, rows):
 
 def test_upsert_counts_and_rewrites_nothing_on_identical_rerun(conn):
     assert _call(conn, "upsert_spend", SPEND) == {"inserted": 2, "updated": 0, "unchanged": 0}
-    xmins = conn.execute("select array_agg(xmin::text order by id) from public.spend").fetchone()
+    xmins = conn.execute("select array_agg(xmin::text order by campaign_id) from public.spend").fetchone()
     assert _call(conn, "upsert_spend", SPEND) == {"inserted": 0, "updated": 0, "unchanged": 2}
-    assert conn.execute("select array_agg(xmin::text order by id) from public.spend").fetchone() == xmins
+    assert conn.execute("select array_agg(xmin::text order by campaign_id) from public.spend").fetchone() == xmins
     changed = [dict(SPEND[0], spend="101.00"), SPEND[1]]
     assert _call(conn, "upsert_spend", changed) == {"inserted": 0, "updated": 1, "unchanged": 1}
 

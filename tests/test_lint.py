@@ -85,4 +85,7 @@ def test_the_shipped_migrations_are_clean():
     from healstack.migrate.files import discover
 
     for migration in discover(PROJECT_ROOT / "migrations"):
-        assert [r.outcome for r in lint_migration(migration)] == [Outcome.PASSED], migration.label
+        results = lint_migration(migration)
+        # a finding a statement waives, with its reason, is shown as warned; nothing may be refused
+        assert all(r.outcome is Outcome.PASSED or (r.outcome is Outcome.WARNED and r.message.endswith("(allowed)"))
+                   for r in results), [r.line() for r in results]

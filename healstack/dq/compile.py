@@ -128,7 +128,9 @@ def unique_query(rule: Rule, facts: TableFacts) -> Query:
     params: list[Any] = []
     names = sorted(rule.params["columns"], key=lambda c: c not in facts.fixed_width)
     columns = [_group_key(c, facts) for c in names]
-    key = _id(facts.primary_key[0]) if facts.primary_key else sql.SQL("ctid")
+    # a group's first and last rows: by a one-column primary key, else by position (min/max of a composite
+    # key would need a row aggregate Postgres lacks)
+    key = _id(facts.primary_key[0]) if len(facts.primary_key) == 1 else sql.SQL("ctid")
     # keys become text for duplicate groups only: converting 5,000,000 of them cost the benchmark a second
     sample = sql.SQL("jsonb_build_object({}, 'rows', n, 'first_key', first_key::text,"
                      " 'last_key', last_key::text)").format(

@@ -89,25 +89,32 @@ class Probe:
         return identity_for(who, self.own, self.other)
 
     @cached_property
-    def _primary_keys(self) -> dict[str, str | None]:
+    def _primary_keys(self) -> dict[str, tuple[str, ...]]:
+        """Each public table's primary key columns, in key order."""
         rows = self.sim.conn.execute(
-            "select c.relname, (select string_agg(a.attname, ',') from pg_attribute a"
-            " where a.attrelid = c.oid and a.attnum = any(i.indkey)) from pg_class c"
+            "select c.relname, array(select a.attname::text from pg_attribute a"
+            " where a.attrelid = c.oid and a.attnum = any(i.indkey)"
+            " order by array_position(i.indkey::int2[], a.attnum)) from pg_class c"
             " join pg_index i on i.indrelid = c.oid and i.indisprimary"
             " where c.relnamespace = 'public'::regnamespace").fetchall()
-        return {name: None if "," in (cols or ",") else cols for name, cols in rows}
+        return {name: tuple(columns) for name, columns in rows}
+
+    def key(self, table: str) -> sql.Composable:
+        """A row's primary key as one text value: the column itself, or the row of its columns."""
+        columns = [sql.Identifier(c) for c in self._primary_keys[table]]
+        if len(columns) == 1:
+            return sql.SQL("{}::text").format(columns[0])
+        return sql.SQL("row({})::text").format(sql.SQL(", ").join(columns))
 
     def seed(self, tc: TableContract) -> dict[str, list[str]]:
         """Insert rows for both tenants as service_role; returns primary keys (as text) per tenant."""
-        pk = self._primary_keys.get(tc.table)
-        assert pk is not None
         self.sim.become(service_role())
         keys: dict[str, list[str]] = {self.own: [], self.other: []}
         for i, tenant in enumerate([self.own] * SEEDED_PER_TENANT + [self.other] * SEEDED_PER_TENANT):
             row = self.row(tc, tenant, n=i)
-            statement = sql.SQL("insert into {} ({}) values ({}) returning {}::text").format(
+            statement = sql.SQL("insert into {} ({}) values ({}) returning {}").format(
                 sql.Identifier("public", tc.table), sql.SQL(", ").join(map(sql.Identifier, row)),
-                sql.SQL(", ").join(sql.Placeholder() * len(row)), sql.Identifier(pk))
+                sql.SQL(", ").join(sql.Placeholder() * len(row)), self.key(tc.table))
             fetched = self.sim.conn.execute(statement, list(row.values())).fetchone()
             assert fetched is not None
             keys[tenant].append(fetched[0])
@@ -121,16 +128,16 @@ class Probe:
         return row
 
     def statement(self, tc: TableContract, case: Case, keys: dict[str, list[str]]) -> tuple[sql.Composed, list[Any]]:
-        table, pk = sql.Identifier("public", tc.table), sql.Identifier(self._primary_keys[tc.table] or "")
-        shown = sql.Identifier(tc.tenant) if tc.tenant else pk
+        table, pk = sql.Identifier("public", tc.table), self.key(tc.table)
+        shown = sql.SQL("{}::text").format(sql.Identifier(tc.tenant)) if tc.tenant else pk
         verb, _, whose = case.action.partition("_")
         target_keys = keys[self.other] if whose == "other" else keys[self.own] if tc.tenant else \
             keys[self.own] + keys[self.other]
         if verb == "select":
             if case.who == "service_role":
                 seeded = [self.own, self.other] if tc.tenant else target_keys
-                return sql.SQL("select {}::text from {} where {}::text = any(%s)").format(shown, table, shown), [seeded]
-            return sql.SQL("select {}::text from {} limit 1000").format(shown, table), []
+                return sql.SQL("select {} from {} where {} = any(%s)").format(shown, table, shown), [seeded]
+            return sql.SQL("select {} from {} limit 1000").format(shown, table), []
         if verb == "insert":
             row = self.row(tc, self.other if whose == "other" else self.own, n=PROBE_ROW_NUMBER)
             return sql.SQL("insert into {} ({}) values ({})").format(
@@ -138,20 +145,20 @@ class Probe:
             ), list(row.values())
         if verb == "reassign":
             assert tc.tenant is not None
-            return sql.SQL("update {} set {} = %s where {}::text = any(%s)").format(
+            return sql.SQL("update {} set {} = %s where {} = any(%s)").format(
                 table, sql.Identifier(tc.tenant), pk), [self.other, keys[self.own]]
         if verb == "update":
-            column = sql.Identifier(tc.update_column or self._primary_keys[tc.table] or "")
-            return sql.SQL("update {} set {} = {} where {}::text = any(%s)").format(
+            column = sql.Identifier(tc.update_column or self._primary_keys[tc.table][0])
+            return sql.SQL("update {} set {} = {} where {} = any(%s)").format(
                 table, column, column, pk), [target_keys]
-        return sql.SQL("delete from {} where {}::text = any(%s)").format(table, pk), [target_keys]
+        return sql.SQL("delete from {} where {} = any(%s)").format(table, pk), [target_keys]
 
     def run(self, case: Case) -> CheckResult:
         tc = self.contracts[case.table]
         where = f"public.{case.table}"
-        if self._primary_keys.get(case.table) is None:
+        if not self._primary_keys.get(case.table):
             return CheckResult(CHECK_ID, Outcome.NOT_EVALUATED, where,
-                               f"{case.who} {case.action}: probes need a single-column primary key")
+                               f"{case.who} {case.action}: probes need a primary key")
         want = expectation(tc, case)
         with self.sim.transaction():
             keys = self.seed(tc)
