@@ -23,6 +23,14 @@ def _install(session: nox.Session, *groups: str) -> None:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
 
+# (name, variable the benchmark reads, executable, packages) of each compared tool's side environment
+SIDE_TOOLS = (
+    ("migra", "HEALSTACK_MIGRA", "migra", ("migra", "psycopg2-binary", "psycopg[binary]")),
+    ("soda", "HEALSTACK_SODA_PYTHON", "python", ("soda-core-postgres",)),
+    ("dlt", "HEALSTACK_DLT_PYTHON", "python", ("dlt[postgres]",)),
+)
+
+
 @nox.session(tags=["apply"])
 def apply(session: nox.Session) -> None:
     """Apply every pending migration to the target (DATABASE_URL, else a fresh embedded Postgres)."""
@@ -91,17 +99,18 @@ def lint(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks; results in reports/bench/*.md (`nox -s bench -- apply` for one).
 
-    migra, the tool the verify benchmark compares with, goes in a side environment of its own (it
-    needs psycopg2); where it cannot be installed the benchmark says so and carries on.
+    The tools the benchmarks compare with (migra, Soda Core, dlt) each go in a side environment of their
+    own: they pin psycopg2 and versions of their own. Where one cannot be installed the benchmark says so
+    and carries on.
     """
     _install(session)
-    side = Path(session.virtualenv.location).parent / "bench-migra"
     env = {}
-    try:
-        session.run("python", "-m", "venv", str(side), external=True, silent=True)
-        session.run(str(side / "bin" / "pip"), "install", "-q", "migra", "psycopg2-binary", "psycopg[binary]",
-                    external=True, silent=True)
-        env["HEALSTACK_MIGRA"] = str(side / "bin" / "migra")
-    except nox.command.CommandFailed:
-        session.warn("migra could not be installed in a side environment; it will not be measured")
+    for tool, variable, executable, packages in SIDE_TOOLS:
+        side = Path(session.virtualenv.location).parent / f"bench-{tool}"
+        try:
+            session.run("python", "-m", "venv", str(side), external=True, silent=True)
+            session.run(str(side / "bin" / "pip"), "install", "-q", *packages, external=True, silent=True)
+            env[variable] = str(side / "bin" / executable)
+        except nox.command.CommandFailed:
+            session.warn(f"{tool} could not be installed in a side environment; it will not be measured")
     session.run("python", "-m", "healstack.bench", *session.posargs, env=env)
