@@ -71,8 +71,8 @@ def _ids(names: tuple[str, ...], prefix: str = "") -> sql.Composed:
     return sql.SQL(", ").join(sql.SQL(prefix) + sql.Identifier(n) for n in names)
 
 
-def _canonical(value: Any) -> Any:
-    return json.dumps(value, sort_keys=True, separators=(",", ":")) if isinstance(value, dict | list) else value
+def _canonical_json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 class Loader:
@@ -106,32 +106,33 @@ class Loader:
 
     def _latest(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         """Each row's values in column order, the last row per natural key (keys lead the columns)."""
-        latest: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        try:
+            values = list(map(self._get, rows))
+        except KeyError:  # a source left an optional column out of some rows
+            values = [tuple(row.get(c) for c in self.spec.columns) for row in rows]
         width = len(self.spec.keys)
-        for row in rows:
-            try:
-                values = self._get(row)
-            except KeyError:
-                values = tuple(row.get(c) for c in self.spec.columns)
-            latest[values[:width]] = values
-        return list(latest.values())
+        latest = {v[:width]: v for v in values}
+        return values if len(latest) == len(values) else list(latest.values())
 
     def _write(self, table: sql.Composable, rows: list[tuple[Any, ...]]) -> tuple[list[bytes], int]:
         """COPY the rows whose hash is not known into ``table``: (their hashes, how many were known).
 
-        Hashing happens row by row inside the COPY, so Python hashes while Postgres inserts."""
+        Hashing happens row by row inside the COPY, so Python hashes while Postgres inserts. A JSON value
+        is serialised once, canonically (sorted keys): that text is both hashed and sent."""
         written: list[bytes] = []
         known = 0
         statement = sql.SQL("copy {} ({}, source_hash) from stdin").format(table, _ids(self.spec.columns))
         with self.conn.cursor().copy(statement) as copy:
             for values in rows:
-                canonical = tuple(_canonical(v) for v in values) if self._json else values
-                digest = hashlib.blake2b(repr(canonical).encode(), digest_size=16).digest()
+                if self._json:
+                    as_list = list(values)
+                    for i in self._json:
+                        as_list[i] = _canonical_json(as_list[i])
+                    values = tuple(as_list)
+                digest = hashlib.blake2b(repr(values).encode(), digest_size=16).digest()
                 if digest in self.known:
                     known += 1
                     continue
-                if self._json:
-                    values = tuple(Jsonb(v) if i in self._json and v is not None else v for i, v in enumerate(values))
                 copy.write_row((*values, digest))
                 written.append(digest)
         return written, known
