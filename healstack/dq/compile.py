@@ -135,19 +135,22 @@ def unique_query(rule: Rule, facts: TableFacts) -> Query:
     sample = sql.SQL("jsonb_build_object({}, 'rows', n, 'first_key', first_key::text,"
                      " 'last_key', last_key::text)").format(
         sql.SQL(", ").join(sql.SQL("{}, {}").format(sql.Literal(c), _id(f"k{i}")) for i, c in enumerate(names)))
-    window = _window(rule, params)
+    not_null = sql.SQL(" and ").join(sql.SQL("{} is not null").format(_id(c)) for c in names)
+    group_window = _window(rule, params)   # in text order, so the parameters line up
+    tested_window = _window(rule, params)
+    # Only duplicate groups leave the grouping (HAVING): aggregating 5,000,000 singleton groups again cost
+    # the benchmark about 0.4 s; the rows tested are a count(*) of their own (a parallel scan, an InitPlan).
     query = sql.SQL(
         "with g as (select {keys}, count(*) as n, min({key}) as first_key, max({key}) as last_key"
-        " from {table} where {window} and {not_null} group by {cols})"
-        " select coalesce(sum(n - 1) filter (where n > 1), 0) as violations, coalesce(sum(n), 0) as rows_tested,"
-        " (array_agg({sample}) filter (where n > 1))[1:{limit}] as samples,"
-        " jsonb_build_object('duplicate_groups', count(*) filter (where n > 1),"
-        " 'excess_rows', coalesce(sum(n - 1) filter (where n > 1), 0),"
-        " 'rows_involved', coalesce(sum(n) filter (where n > 1), 0)) as details from g"
+        " from {table} where {group_window} and {not_null} group by {cols} having count(*) > 1)"
+        " select coalesce(sum(n - 1), 0) as violations,"
+        " (select count(*) from {table} where {tested_window} and {not_null}) as rows_tested,"
+        " (array_agg({sample}))[1:{limit}] as samples,"
+        " jsonb_build_object('duplicate_groups', count(*), 'excess_rows', coalesce(sum(n - 1), 0),"
+        " 'rows_involved', coalesce(sum(n), 0)) as details from g"
     ).format(keys=sql.SQL(", ").join(sql.SQL("{} as {}").format(c, _id(f"k{i}")) for i, c in enumerate(columns)),
-             cols=sql.SQL(", ").join(columns), key=key, table=_table(rule), window=window,
-             not_null=sql.SQL(" and ").join(sql.SQL("{} is not null").format(_id(c)) for c in names),
-             sample=sample, limit=sql.Literal(SAMPLES))
+             cols=sql.SQL(", ").join(columns), key=key, table=_table(rule), group_window=group_window,
+             tested_window=tested_window, not_null=not_null, sample=sample, limit=sql.Literal(SAMPLES))
     return query, params
 
 
