@@ -87,6 +87,18 @@ def test_unique_reports_groups_excess_and_rows_involved(dq, tmp_path):
     assert "2 duplicate groups, 3 excess rows, 5 rows involved" in result.message
 
 
+def test_duplicates_in_a_table_with_a_composite_key_name_their_rows_by_position(dq, tmp_path):
+    dq.execute("create table public.dq_pair (k1 text, k2 int, email text, primary key (k1, k2))")
+    dq.execute("insert into public.dq_pair values ('a', 1, 'x@e'), ('a', 2, 'x@e'), ('b', 1, 'y@e')")
+    path = tmp_path / "pair.toml"
+    path.write_text('table = "public.dq_pair"\n\n[[rules]]\nid = "t.pair"\ntype = "unique"\ncolumns = ["email"]\n')
+    [result] = runner.run_rules(dq, load_table_file(path))
+    assert result.outcome is Outcome.FAILED and result.evidence["rows_tested"] == 3
+    [group] = result.evidence["samples"]
+    assert group["email"] == "x@e" and group["rows"] == 2
+    assert (group["first_key"], group["last_key"]) == ("(0,1)", "(0,2)")
+
+
 def test_samples_are_keyed_by_primary_key_and_capped_at_20(dq, tmp_path):
     [rule] = load_table_file(_rule_file(tmp_path, "not_null", CASES["not_null"][0]))
     dq.execute("insert into public.dq_t (id) select g from generate_series(100, 129) g")
