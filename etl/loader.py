@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -71,8 +73,12 @@ def _ids(names: tuple[str, ...], prefix: str = "") -> sql.Composed:
     return sql.SQL(", ").join(sql.SQL(prefix) + sql.Identifier(n) for n in names)
 
 
+# one encoder for every value: json.dumps with options builds a new encoder per call
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def _canonical_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return None if value is None else _CANONICAL.encode(value)
 
 
 class Loader:
@@ -82,10 +88,19 @@ class Loader:
     at all. The rest of a page goes straight into the table by COPY while every row is new (the first load);
     from the first page that meets an existing row on, pages are staged in a temp table and merged with
     INSERT ... ON CONFLICT ... DO UPDATE ... WHERE ... IS DISTINCT FROM, so an identical row is never
-    rewritten."""
+    rewritten.
 
-    def __init__(self, conn: psycopg.Connection[Any], spec: TableSpec, known: set[bytes] | None = None) -> None:
+    While every row is new, a long page is COPYed half by this connection and half by a helper one (given
+    as a factory): Postgres spends most of a first load inserting index entries, and a second backend does
+    that on another core."""
+
+    # pages shorter than this are not worth a second connection
+    SPLIT_PAGES_FROM = 10_000
+
+    def __init__(self, conn: psycopg.Connection[Any], spec: TableSpec, known: set[bytes] | None = None,
+                 helper: Callable[[], psycopg.Connection[Any]] | None = None) -> None:
         self.conn, self.spec = conn, spec
+        self._open_helper, self._helper = helper, None
         self.target = sql.Identifier("public", spec.table)
         self.known = known if known is not None else set()
         self.direct = True
@@ -93,8 +108,14 @@ class Loader:
         self._json = {i for i, c in enumerate(spec.columns) if c in spec.json_columns}
         assert spec.columns[:len(spec.keys)] == spec.keys, "natural keys lead the columns"
 
+    def close(self) -> None:
+        if self._helper is not None:
+            self._helper.close()
+            self._helper = None
+
     @classmethod
-    def for_window(cls, conn: psycopg.Connection[Any], spec: TableSpec, since: date, until: date) -> Loader:
+    def for_window(cls, conn: psycopg.Connection[Any], spec: TableSpec, since: date, until: date,
+                   helper: Callable[[], psycopg.Connection[Any]] | None = None) -> Loader:
         """A loader that knows the stored hashes of rows near the window (a day of slack either side for
         time zones); rows outside it are merely compared in the database instead of skipped."""
         query = sql.SQL("select source_hash from {} where source_hash is not null"
@@ -102,7 +123,7 @@ class Loader:
             sql.Identifier("public", spec.table), sql.Identifier(spec.scope), sql.Identifier(spec.scope))
         with conn.cursor(binary=True) as cur:
             known = {bytes(h) for (h,) in cur.execute(query, [since, until])}
-        return cls(conn, spec, known)
+        return cls(conn, spec, known, helper)
 
     def _latest(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         """Each row's values in column order, the last row per natural key (keys lead the columns)."""
@@ -114,7 +135,8 @@ class Loader:
         latest = {v[:width]: v for v in values}
         return values if len(latest) == len(values) else list(latest.values())
 
-    def _write(self, table: sql.Composable, rows: list[tuple[Any, ...]]) -> tuple[list[bytes], int]:
+    def _write(self, table: sql.Composable, rows: list[tuple[Any, ...]],
+               conn: psycopg.Connection[Any] | None = None) -> tuple[list[bytes], int]:
         """COPY the rows whose hash is not known into ``table``: (their hashes, how many were known).
 
         Hashing happens row by row inside the COPY, so Python hashes while Postgres inserts. A JSON value
@@ -122,7 +144,7 @@ class Loader:
         written: list[bytes] = []
         known = 0
         statement = sql.SQL("copy {} ({}, source_hash) from stdin").format(table, _ids(self.spec.columns))
-        with self.conn.cursor().copy(statement) as copy:
+        with (conn or self.conn).cursor().copy(statement) as copy:
             for values in rows:
                 if self._json:
                     as_list = list(values)
@@ -142,8 +164,7 @@ class Loader:
         latest = self._latest(rows)
         if self.direct and not dry_run:
             try:
-                with self.conn.transaction():
-                    written, known = self._write(self.target, latest)
+                written, known = self._write_direct(latest)
                 self.known.update(written)
                 return len(written), 0, known
             except (psycopg.errors.UniqueViolation, psycopg.errors.FeatureNotSupported):
@@ -159,6 +180,42 @@ class Loader:
         if not dry_run:
             self.known.update(written)
         return inserted, updated, same + known
+
+    def _write_direct(self, rows: list[tuple[Any, ...]]) -> tuple[list[bytes], int]:
+        """COPY straight into the table, in a savepoint; a long page split with the helper connection.
+
+        The helper commits its half just before the caller commits the other half with the source's cursor.
+        A crash in between leaves rows without a cursor: the resumed run finds them by their stored hash
+        (unchanged) and loads the rest, so nothing is lost or doubled."""
+        if self._open_helper is None or len(rows) < self.SPLIT_PAGES_FROM:
+            with self.conn.transaction():
+                return self._write(self.target, rows)
+        if self._helper is None:
+            self._helper = self._open_helper()
+        helper, theirs = self._helper, {}
+
+        def other_half() -> None:
+            try:
+                theirs["done"] = self._write(self.target, rows[1::2], helper)
+            except BaseException as e:  # re-raised by the main thread below
+                theirs["error"] = e
+
+        thread = threading.Thread(target=other_half, name="healstack-copy-helper")
+        try:
+            with self.conn.transaction():
+                thread.start()
+                try:
+                    written, known = self._write(self.target, rows[0::2])
+                finally:
+                    thread.join()
+                if "error" in theirs:
+                    raise theirs["error"]
+                helper.commit()
+        except BaseException:
+            helper.rollback()
+            raise
+        their_written, their_known = theirs["done"]
+        return written + their_written, known + their_known
 
     def _changed(self, incoming: str) -> sql.Composed:
         """The stored row t differs from the incoming one (and the incoming one is not older)."""

@@ -58,8 +58,10 @@ def run_source(dsn: str, source: Any, window: Window, *, dry_run: bool = False,
             run_id = row[0] if row else None
         started = time.perf_counter()
         result = RunResult(source.name, dry_run, counts, run_id)
+        loader: Loader | None = None
         try:
-            loader = Loader.for_window(conn, spec, window.since, window.until)
+            # the helper connection splits long first-load pages with this one (same target, same role)
+            loader = Loader.for_window(conn, spec, window.since, window.until, helper=lambda: connect(dsn))
             for page in source.pages(window, cursor):
                 counts.pages += 1
                 counts.fetched += len(page.rows)
@@ -80,6 +82,9 @@ def run_source(dsn: str, source: Any, window: Window, *, dry_run: bool = False,
         except Exception as e:
             _finish(conn, run_id, source, counts, started, "failed", redact(str(e)))
             raise
+        finally:
+            if loader is not None:
+                loader.close()
         _finish(conn, run_id, source, counts, started, "succeeded", None)
         result.failed_attempts = len(source.client.attempts)
         return result

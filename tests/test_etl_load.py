@@ -83,7 +83,15 @@ def test_dry_run_writes_nothing(conn, migrated_db):
     assert catalog.diff(before, catalog.take(conn, ignore_schemas=())) == []
 
 
-def test_crash_between_batches_then_resume(conn, migrated_db):
+@pytest.fixture(params=[False, True], ids=["one-connection", "split-pages"])
+def split(request, monkeypatch) -> bool:
+    """Run the test as is, and again with every first-load page split across two connections."""
+    if request.param:
+        monkeypatch.setattr(Loader, "SPLIT_PAGES_FROM", 2)
+    return request.param
+
+
+def test_crash_between_batches_then_resume(conn, migrated_db, split):
     with pytest.raises(RuntimeError):
         run_source(migrated_db, FakeSource(PAGES, crash_after=0), WINDOW)
     assert conn.execute("select count(*) from public.events").fetchone() == (50,)
@@ -180,11 +188,27 @@ def test_a_row_edited_outside_the_etl_is_compared_in_full_and_restored(conn, mig
                         ).fetchone() == ("page_view", True)
 
 
-def test_a_first_load_meeting_existing_rows_falls_back_to_the_merge(conn, migrated_db):
+def test_a_first_load_meeting_existing_rows_falls_back_to_the_merge(conn, migrated_db, split):
     run_source(migrated_db, FakeSource([PAGES[0]]), WINDOW)
+    # split, the existing rows fall in both halves (e3 at index 1 goes to the helper connection)
     mixed = [[event(200), event(3, "purchase"), *PAGES[0][10:20]], [event(201)]]
     conn.execute("delete from public.etl_cursors")
     result = run_source(migrated_db, FakeSource(mixed), WINDOW)
     assert (result.counts.inserted, result.counts.updated, result.counts.unchanged) == (2, 1, 10)
     assert conn.execute("select count(*), count(distinct event_id) from public.events").fetchone() == (52, 52)
     assert conn.execute("select name from public.events where event_id = 'e3'").fetchone() == ("purchase",)
+
+
+def test_long_first_load_pages_are_copied_by_two_connections(conn, migrated_db, monkeypatch):
+    monkeypatch.setattr(Loader, "SPLIT_PAGES_FROM", 2)
+    first = run_source(migrated_db, FakeSource(PAGES), WINDOW)
+    assert (first.counts.inserted, first.counts.updated, first.counts.unchanged) == (120, 0, 0)
+    # each page is two transactions (the helper's half, then this connection's half with the cursor)
+    assert conn.execute("select count(*), count(distinct event_id), count(distinct xmin::text)"
+                        " from public.events").fetchone() == (120, 120, 6)
+    conn.execute("delete from public.etl_cursors")
+    again = run_source(migrated_db, FakeSource(PAGES), WINDOW)
+    assert (again.counts.inserted, again.counts.updated, again.counts.unchanged) == (0, 0, 120)
+    assert conn.execute("select count(*) from pg_stat_activity where application_name = 'healstack'"
+                        " and datname = current_database()"
+                        " and pid <> pg_backend_pid()").fetchone() == (0,)  # the helper was closed
