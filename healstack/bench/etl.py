@@ -73,7 +73,8 @@ def _raw_copy(dsn: str, rows: list[dict[str, Any]]) -> float:
 
 
 def _plain_copy(dsn: str, rows: list[dict[str, Any]]) -> float:
-    """COPY the rows into public.spend itself and nothing else: the floor for any loader of this table."""
+    """COPY the rows into public.spend itself by one connection, nothing else: what a one-connection loader
+    of this table cannot beat."""
     with connect(dsn, autocommit=True) as conn:
         return _timed_copy(conn, "public.spend", rows)
 
@@ -153,7 +154,8 @@ def run(settings: Settings) -> Path:
         f"{ROWS:,} spend rows in pages of {PAGE:,}; medians of 3.", "",
         "| measure | seconds | rows/s | target |", "|---|---|---|---|",
         f"| raw COPY into an unlogged table (the ceiling) | {raw:.2f} | {raw_rate:,.0f} | |",
-        f"| plain COPY into public.spend, nothing else (the floor; one run) | {floor:.2f} | {ROWS / floor:,.0f} "
+        f"| plain COPY into public.spend by one connection, nothing else (one run) | {floor:.2f} | "
+        f"{ROWS / floor:,.0f} "
         f"({ROWS / floor / raw_rate:.0%} of raw COPY) | |",
         f"| healstack first load (hash, COPY, cursor per page, metrics recompute) | {first:.2f} | "
         f"{first_rate:,.0f} ({first_rate / raw_rate:.0%} of raw COPY) | >= {FIRST_LOAD_SHARE:.0%} "
@@ -165,9 +167,11 @@ def run(settings: Settings) -> Path:
         f"| end-to-end pull from respx-served pages ({pulled:,} events, 20 pages) | {pull_s:.2f} | "
         f"{pulled / pull_s:,.0f} | >= {PULL_RATE:,} {'met' if pulled / pull_s >= PULL_RATE else 'MISSED'} |",
         "", "The first load COPYs new rows straight into public.spend (its natural primary key, (project, dt), "
-        "check constraints, WAL) and hashes each row in Python while Postgres inserts the previous ones; the re-run "
-        "reads the stored hashes, hashes the incoming rows and sends none. A plain COPY of the same rows into "
-        "public.spend, with nothing else, is the floor for any loader here; see the closing note of issue 5.",
+        "check constraints, WAL), each page of 50,000 half by a second connection so that two backends insert "
+        "index entries; Python hashes each row while Postgres inserts the previous ones, and the metrics of the "
+        "400 days are recomputed at the end. The re-run reads the stored hashes, hashes the incoming rows and "
+        "sends none. The plain one-connection COPY shows what the table itself costs; see the closing note of "
+        "issue 5.",
         "", *dlt,
     ]
     return write_report(settings.reports_dir, "etl", "ETL benchmark", lines)
