@@ -131,12 +131,15 @@ class Loader:
             known = {bytes(h) for (h,) in cur.execute(query, [since, until])}
         return cls(conn, spec, known, helper)
 
-    def _latest(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        """Each row's values in column order, the last row per natural key (keys lead the columns)."""
+    def _values(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Each row's values in column order."""
         try:
-            values = list(map(self._get, rows))
+            return list(map(self._get, rows))
         except KeyError:  # a source left an optional column out of some rows
-            values = [tuple(row.get(c) for c in self.spec.columns) for row in rows]
+            return [tuple(row.get(c) for c in self.spec.columns) for row in rows]
+
+    def _last_per_key(self, values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The last row per natural key (keys lead the columns): one statement may not upsert a key twice."""
         if len(set(map(self._key, values))) == len(values):
             return values
         width = len(self.spec.keys)
@@ -167,11 +170,14 @@ class Loader:
         return written, known
 
     def load(self, rows: list[dict[str, Any]], *, dry_run: bool = False) -> tuple[int, int, int]:
-        """(inserted, updated, unchanged) for one page, inside the caller's transaction."""
-        latest = self._latest(rows)
+        """(inserted, updated, unchanged) for one page, inside the caller's transaction.
+
+        A page that repeats a key cannot be COPYed straight in (the primary key refuses the second row), so
+        it goes to the merge, which keeps the last row per key."""
+        values = self._values(rows)
         if self.direct and not dry_run:
             try:
-                written, known = self._write_direct(latest)
+                written, known = self._write_direct(values)
                 self.known.update(written)
                 return len(written), 0, known
             except (psycopg.errors.UniqueViolation, psycopg.errors.FeatureNotSupported):
@@ -180,7 +186,7 @@ class Loader:
         self.conn.execute(sql.SQL("create temp table healstack_stage on commit drop as"
                                   " select {}, source_hash from {} with no data").format(
                                       _ids(self.spec.columns), self.target))
-        written, known = self._write(sql.Identifier("healstack_stage"), latest)
+        written, known = self._write(sql.Identifier("healstack_stage"), self._last_per_key(values))
         if not written:
             return 0, 0, known
         inserted, updated, same = self._preview() if dry_run else self._merge()

@@ -8,11 +8,19 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 # Benchmarks load tables of hundreds of MB; with the throwaway server's 128MB of shared buffers every scan
 # would measure the OS page cache through Postgres 18's I/O workers instead of the query. A quarter of
-# this machine's memory is the usual production sizing.
-BENCH_SERVER = {"shared_buffers": "1GB"}
+# this machine's memory is the usual production sizing. Autovacuum is off so that a measure does not share
+# two cores with the vacuum of what the previous measure loaded; benchmarks vacuum and checkpoint
+# explicitly between phases (settle()).
+BENCH_SERVER = {"shared_buffers": "1GB", "autovacuum": "off"}
+
+
+def settle(conn: Any) -> None:
+    """Write out the dirty buffers of what was loaded so far, before the next measure starts."""
+    conn.execute("checkpoint")
 
 
 def timed(fn: Callable[[], object]) -> float:

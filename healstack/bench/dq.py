@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from healstack.bench import BENCH_SERVER, median_of, timed, write_report
+from healstack.bench import BENCH_SERVER, median_of, settle, timed, write_report
 from healstack.config import Settings
 from healstack.db import connect, create_database
 from healstack.dq.rules import load_table_file
@@ -108,8 +108,7 @@ def run(settings: Settings) -> Path:
         with connect(dsn, autocommit=True) as conn:
             conn.execute(SEED.replace("%s", str(ROWS)).encode())
             conn.execute("vacuum analyze public.dq_bench")
-            # flush the load's dirty buffers now, or the checkpointer writes them during the first measures
-            conn.execute("checkpoint")
+            settle(conn)  # or the checkpointer writes the load's dirty buffers during the first measures
             baseline, base_samples = median_of(3, lambda: _seq_count(conn))
             together, samples = median_of(3, lambda: timed(lambda: run_rules(conn, rules)))
             separate, _ = median_of(3, lambda: sum(timed(lambda r=r: run_rules(conn, [r])) for r in rules))
