@@ -204,7 +204,11 @@ class Loader:
             with self.conn.transaction():
                 return self._write(self.target, rows)
         if self._helper is None:
-            self._helper = self._open_helper()
+            try:
+                self._helper = self._open_helper()
+            except ConfigError:  # e.g. no connection slot left: load with this connection alone
+                self._open_helper = None
+                return self._write_direct(rows)
         helper, theirs = self._helper, {}
 
         def other_half() -> None:

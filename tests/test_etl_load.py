@@ -9,6 +9,7 @@ from datetime import date
 import psycopg
 import pytest
 
+from etl import run as run_module
 from etl.loader import Loader, lock_source
 from etl.run import run_source
 from etl.sources import Page, Window
@@ -212,3 +213,17 @@ def test_long_first_load_pages_are_copied_by_two_connections(conn, migrated_db, 
     assert conn.execute("select count(*) from pg_stat_activity where application_name = 'healstack'"
                         " and datname = current_database()"
                         " and pid <> pg_backend_pid()").fetchone() == (0,)  # the helper was closed
+
+
+def test_a_helper_connection_that_cannot_open_leaves_the_load_to_one_connection(conn, migrated_db, monkeypatch):
+    monkeypatch.setattr(Loader, "SPLIT_PAGES_FROM", 2)
+    real_connect = run_module.connect
+
+    def no_second_connection(dsn, **options):
+        if not options:  # the helper asks for a plain connection; the run's own is autocommit
+            raise ConfigError("cannot connect: remaining connection slots are reserved")
+        return real_connect(dsn, **options)
+    monkeypatch.setattr(run_module, "connect", no_second_connection)
+    result = run_source(migrated_db, FakeSource(PAGES), WINDOW)
+    assert (result.counts.inserted, result.counts.pages) == (120, 3)
+    assert conn.execute("select count(distinct xmin::text) from public.events").fetchone() == (3,)
