@@ -103,7 +103,7 @@ def bench(session: nox.Session) -> None:
     own: they pin psycopg2 and versions of their own. Where one cannot be installed the benchmark says so
     and carries on.
     """
-    _install(session)
+    _install(session, "bench")
     env = {}
     for tool, variable, executable, packages in SIDE_TOOLS:
         side = Path(session.virtualenv.location).parent / f"bench-{tool}"
