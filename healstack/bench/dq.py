@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from healstack.bench import BENCH_SERVER, median_of, settle, timed, write_report
+from healstack.bench import BENCH_SERVER, median_of, run_side, settle, timed, write_report
 from healstack.config import Settings
 from healstack.db import connect, create_database
 from healstack.dq.rules import load_table_file
@@ -74,16 +71,11 @@ def _seq_count(conn: psycopg.Connection[Any]) -> float:
 
 def _soda(dsn: str, baseline: float, ours: float) -> list[str]:
     """Soda Core on the same table, if the bench session could install it in a side environment."""
-    python = os.environ.get("HEALSTACK_SODA_PYTHON")
-    if not python:
-        return ["Soda Core: not measured in this run (no side environment; `nox -s bench` makes one)."]
     info = conninfo_to_dict(dsn)
-    script = Path(__file__).with_name("side") / "soda_scan.py"
-    done = subprocess.run([python, str(script), str(info["host"]), str(info["port"]), str(info["dbname"]), "3"],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        return [f"Soda Core: the scan failed ({(done.stderr.strip().splitlines() or ['no output'])[-1]})."]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = run_side("HEALSTACK_SODA_PYTHON", "soda_scan.py", str(info["host"]), str(info["port"]),
+                   str(info["dbname"]), "3")
+    if isinstance(out, str):
+        return [f"Soda Core: {out}."]
     with_s, without_s = statistics.median(out["with_samples"]), statistics.median(out["without_samples"])
     return [
         "Soda Core 3.5 on the same table in the same run (the same six checks in SodaCL; `Scan.execute()` "

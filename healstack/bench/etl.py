@@ -3,9 +3,6 @@ end-to-end pull from respx-served pages."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -20,7 +17,7 @@ from etl.http import SourceClient
 from etl.run import run_source
 from etl.sources import Page, Window
 from etl.sources.events import EventsConfig, EventsSource
-from healstack.bench import BENCH_SERVER, median_of, settle, timed, write_report
+from healstack.bench import BENCH_SERVER, median_of, run_side, settle, timed, write_report
 from healstack.bench.side.spend_rows import START, spend_rows
 from healstack.config import Settings
 from healstack.db import connect, create_database
@@ -101,19 +98,13 @@ def _pull(dsn: str) -> tuple[float, int]:
 
 def _dlt(dsn: str, first: float) -> list[str]:
     """dlt's merge disposition on the same rows, if the bench session could install it in a side environment."""
-    python = os.environ.get("HEALSTACK_DLT_PYTHON")
-    if not python:
-        return ["dlt: not measured in this run (no side environment; `nox -s bench` makes one)."]
     info = conninfo_to_dict(dsn)
     # dlt insists on a password; the throwaway server trusts local connections and ignores it
     url = f"postgresql://{info['user']}:bench@{info['host']}:{info['port']}/{info['dbname']}"
-    script = Path(__file__).with_name("side") / "dlt_load.py"
     with tempfile.TemporaryDirectory(prefix="healstack-dlt-") as pipelines:
-        done = subprocess.run([python, str(script), url, str(ROWS), pipelines], capture_output=True, text=True,
-                              check=False)
-    if done.returncode != 0:
-        return [f"dlt: the load failed ({(done.stderr.strip().splitlines() or ['no output'])[-1]})."]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+        out = run_side("HEALSTACK_DLT_PYTHON", "dlt_load.py", url, str(ROWS), pipelines)
+    if isinstance(out, str):
+        return [f"dlt: {out}."]
     return [
         "dlt on the same rows in the same run (`write_disposition=\"merge\"` on the natural key, into its own "
         "dataset; one run each, it takes minutes):", "",
