@@ -140,10 +140,8 @@ class Loader:
 
     def _last_per_key(self, values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """The last row per natural key (keys lead the columns): one statement may not upsert a key twice."""
-        if len(set(map(self._key, values))) == len(values):
-            return values
-        width = len(self.spec.keys)
-        return list({v[:width]: v for v in values}.values())
+        latest = dict(zip(map(self._key, values), values, strict=True))
+        return values if len(latest) == len(values) else list(latest.values())
 
     def _write(self, table: sql.Composable, rows: list[tuple[Any, ...]],
                conn: psycopg.Connection[Any] | None = None) -> tuple[list[bytes], int]:
