@@ -9,6 +9,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from psycopg import sql
+
 from etl.loader import SPECS, Counts, Loader, load_cursor, lock_source, save_cursor
 from etl.sources import TORONTO, Window
 from healstack.db import connect
@@ -77,6 +79,7 @@ def run_source(dsn: str, source: Any, window: Window, *, dry_run: bool = False,
                     progress(counts)
             result.days = (min(days), max(days)) if days else None
             if result.days and not dry_run:
+                _analyze_if_grown(conn, spec.table, counts.inserted + counts.updated)
                 row = conn.execute("select public.recompute_metrics_daily(%s, %s)", list(result.days)).fetchone()
                 result.metrics_rows = row[0] if row else 0
         except Exception as e:
@@ -88,6 +91,17 @@ def run_source(dsn: str, source: Any, window: Window, *, dry_run: bool = False,
         _finish(conn, run_id, source, counts, started, "succeeded", None)
         result.failed_attempts = len(source.client.attempts)
         return result
+
+
+def _analyze_if_grown(conn: Any, table: str, written: int) -> None:
+    """Refresh the planner's statistics of a table this run grew by a tenth or more (autovacuum's own
+    threshold): the metrics recompute reads it next, and planned against the old row count it sorts a
+    million-row first load on disk instead of hashing it (1.4 s against 0.6 s)."""
+    target = sql.Identifier("public", table)
+    row = conn.execute("select reltuples from pg_class where oid = %s::regclass", [target.as_string(conn)]).fetchone()
+    known = max(row[0], 0) if row else 0   # -1: never analyzed
+    if written >= 50 + 0.1 * known:
+        conn.execute(sql.SQL("analyze {}").format(target))
 
 
 def _finish(conn: Any, run_id: int | None, source: Any, counts: Counts, started: float, status: str,
