@@ -186,10 +186,15 @@ def test_a_rerun_sends_no_unchanged_row(conn, migrated_db, monkeypatch):
     assert conn.execute("select count(source_hash) from public.events").fetchone() == (120,)
     copied: list[int] = []
     real = Loader._write
-    monkeypatch.setattr(Loader, "_write", lambda self, table, rows: copied.append(len(rows)) or real(self, table, rows))
+
+    def counting_write(self, table, rows, conn=None):
+        rows = list(rows)
+        copied.append(len(rows))
+        return real(self, table, rows, conn)
+    monkeypatch.setattr(Loader, "_write", counting_write)
     sent = []
-    real_copy = psycopg.Copy.write_row
-    monkeypatch.setattr(psycopg.Copy, "write_row", lambda self, row: sent.append(row) or real_copy(self, row))
+    real_copy = psycopg.Copy.write
+    monkeypatch.setattr(psycopg.Copy, "write", lambda self, data: sent.append(data) or real_copy(self, data))
     conn.execute("delete from public.etl_cursors")
     again = run_source(migrated_db, FakeSource(PAGES), WINDOW)
     assert (again.counts.inserted, again.counts.updated, again.counts.unchanged) == (0, 0, 120)
