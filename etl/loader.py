@@ -273,10 +273,7 @@ class Loader:
             " (select count(*) from healstack_stage) from written"
         ).format(target=self.target, cols=_ids(self.spec.columns), keys=_ids(self.spec.keys),
                  assignments=assignments, changed=self._changed("excluded"))
-        row = self.conn.execute(query).fetchone()
-        assert row is not None
-        inserted, updated, total = row
-        return inserted, updated, total - inserted - updated
+        return self._tally(query)
 
     def _preview(self) -> tuple[int, int, int]:
         """What _merge() would do, without writing: (would insert, would update, unchanged)."""
@@ -286,10 +283,14 @@ class Loader:
             "select count(*) filter (where t.{first} is null), count(*) filter (where t.{first} is not null and"
             " {changed}), count(*) from healstack_stage as s left join {target} as t on {on}"
         ).format(first=sql.Identifier(self.spec.keys[0]), changed=self._changed("s"), target=self.target, on=on)
+        return self._tally(query)
+
+    def _tally(self, query: sql.Composed) -> tuple[int, int, int]:
+        """(inserted, updated, unchanged) from a query counting the rows inserted, updated and staged."""
         row = self.conn.execute(query).fetchone()
         assert row is not None
-        would_insert, would_update, total = row
-        return would_insert, would_update, total - would_insert - would_update
+        inserted, updated, total = row
+        return inserted, updated, total - inserted - updated
 
 
 def save_cursor(conn: psycopg.Connection[Any], source: str, cursor: dict[str, Any]) -> None:
