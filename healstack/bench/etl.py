@@ -52,11 +52,16 @@ def _tuples_written(conn: Any) -> int:
     return int(row[0]) if row else 0
 
 
-def _timed_copy(conn: Any, table: str, rows: list[dict[str, Any]]) -> float:
+def _timed_copy(conn: Any, table: str, rows: list[dict[str, Any]], lines: bytes | None = None) -> float:
+    """Seconds to COPY the rows by the driver's ``write_row``, or, given ``lines``, those pre-formatted bytes."""
     columns = list(rows[0])
 
     def copy() -> None:
         with conn.cursor().copy(f"copy {table} ({', '.join(columns)}) from stdin") as cp:
+            if lines is not None:
+                for start in range(0, len(lines), 1 << 20):
+                    cp.write(lines[start:start + (1 << 20)])
+                return
             for row in rows:
                 cp.write_row([row[c] for c in columns])
     return timed(copy)
@@ -69,14 +74,7 @@ def _raw_copy(dsn: str, rows: list[dict[str, Any]], lines: bytes | None = None) 
         conn.execute("drop table if exists raw_copy")
         conn.execute("create unlogged table raw_copy as select {} from public.spend with no data".format(
             ", ".join(rows[0])))
-        if lines is None:
-            return _timed_copy(conn, "raw_copy", rows)
-
-        def copy() -> None:
-            with conn.cursor().copy(f"copy raw_copy ({', '.join(rows[0])}) from stdin") as cp:
-                for start in range(0, len(lines), 1 << 20):
-                    cp.write(lines[start:start + (1 << 20)])
-        return timed(copy)
+        return _timed_copy(conn, "raw_copy", rows, lines)
 
 
 def _plain_copy(dsn: str, rows: list[dict[str, Any]]) -> float:
