@@ -1,6 +1,4 @@
-"""Root conftest: the healstack plugin serves both checks/ (the guardrails) and tests/.
+"""Root conftest: pytester lets tests/ run healstack's guardrails (healstack.checks, loaded through the
+plugin's pytest11 entry point) against seeded-defect databases."""
 
-pytester lets tests/ run the real checks/ against seeded-defect databases.
-"""
-
-pytest_plugins = ["healstack.plugin", "pytester"]
+pytest_plugins = ["pytester"]

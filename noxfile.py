@@ -1,4 +1,5 @@
-"""nox sessions: the phases (apply), the project's tests on Postgres 18 and 15, lint, and benchmarks.
+"""nox sessions: the phases (apply, verify, rehearsal, dq, etl, delta), the project's tests on Postgres 18 and
+15, lint, and benchmarks.
 
 Arguments after `--` are forwarded: `nox -s apply -- --dry-run`, `nox -s tests -- -k rehearsal`.
 """
@@ -31,9 +32,11 @@ SIDE_TOOLS = (
 )
 
 
+# The phase sessions run the `healstack` command, which runs the guardrails through pytest: the same checks,
+# records and exit codes as `pytest --pyargs healstack.checks`. Arguments after `--` reach it (and pytest).
 @nox.session(tags=["apply"])
 def apply(session: nox.Session) -> None:
-    """Apply every pending migration to the target (DATABASE_URL, else a fresh embedded Postgres)."""
+    """Apply every pending migration, then check the apply phase (DATABASE_URL, else an embedded Postgres)."""
     _install(session)
     session.run("healstack", "apply", *session.posargs)
 
@@ -45,19 +48,25 @@ def rehearsal(session: nox.Session) -> None:
     session.run("healstack", "rehearsal", *session.posargs)
 
 
+@nox.session(tags=["verify"])
+def verify(session: nox.Session) -> None:
+    """Every guardrail against the target, changing nothing (`nox -s verify -- -k rls` for one phase)."""
+    _install(session)
+    session.run("healstack", "verify", *session.posargs)
+
+
+@nox.session(tags=["dq"])
+def dq(session: nox.Session) -> None:
+    """The data-quality rules against the target."""
+    _install(session)
+    session.run("healstack", "dq", *session.posargs)
+
+
 @nox.session(tags=["etl"])
 def etl(session: nox.Session) -> None:
     """The ETL: `nox -s etl -- pull all --dry-run`, `-- backfill`, `-- metrics --from D --to D`."""
     _install(session)
-    session.run("python", "-m", "etl", *(session.posargs or ["pull", "all"]))
-
-
-@nox.session(tags=["verify"])
-def verify(session: nox.Session) -> None:
-    """The guardrails in checks/ against the target: apply state, schema parity, security lints."""
-    _install(session, "test")
-    session.run("pytest", "checks", "--html=reports/verify/report.html", "--self-contained-html",
-                *session.posargs)
+    session.run("healstack", "etl", *(session.posargs or ["pull", "all"]))
 
 
 @nox.session(tags=["verify"])
@@ -88,10 +97,11 @@ def tests(session: nox.Session, postgres: str) -> None:
 
 @nox.session(tags=["lint"])
 def lint(session: nox.Session) -> None:
-    """ruff on Python, sqlfluff on every SQL file, and healstack's migration safety lint."""
+    """ruff and mypy --strict on Python, sqlfluff on every SQL file, and healstack's migration safety lint."""
     _install(session, "lint")
     session.run("ruff", "check", ".")
-    session.run("sqlfluff", "lint", "migrations", "healstack/sql", "healstack/catalog/sql")
+    session.run("mypy")
+    session.run("sqlfluff", "lint", "migrations", *sorted(str(p) for p in Path("healstack").glob("**/sql")))
     session.run("healstack", "lint")
 
 

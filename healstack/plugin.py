@@ -1,105 +1,215 @@
-"""The healstack pytest plugin: a target database for checks/, and CheckResult records as test outcomes.
+"""The healstack pytest plugin (entry point ``healstack``): settings, the target, and results as records.
 
-A check appends CheckResult records to the ``healstack_results`` fixture. After the test body runs,
-any FAILED or ERROR record fails the test with one line per finding; NOT_EVALUATED skips it. The
-records are attached to the report (``user_properties``) so reports, tickets and notifications read
-data, never console text.
+Installing healstack is enough: `pytest --pyargs healstack.checks` runs the guardrails against the project in
+the current directory. Settings are resolved once, on first use (option, ini or [tool.healstack], environment,
+default relative to rootdir); the target opens on first use too, never at collection, so `--collect-only` and
+`--help` start nothing. A guardrail reports through the ``healstack_check`` fixture: each result is a subtest
+that fails for FAILED/ERROR and is skipped for NOT_EVALUATED; every record goes on the item's user_properties
+(so JUnit XML and JSON reports carry it) and into reports/<run id>/results.jsonl at the end of the session.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
-from healstack.config import Settings
+from healstack.config import OPTIONS, Settings, read_project_table
 from healstack.db import connect
-from healstack.results import CheckResult, Outcome
-from healstack.target import Target, open_target
+from healstack.errors import HealstackError
+from healstack.redact import redact
+from healstack.registry import Phase
+from healstack.report import summary_lines, write_results
+from healstack.results import CheckResult, ExitCode, Outcome
+from healstack.run import Actions, Run
+from healstack.target import Target
 
-RESULTS_KEY = pytest.StashKey[list[CheckResult]]()
-USER_PROPERTY = "healstack_results"
-
-
-class TargetHolder:
-    """Opens the target on first use, so collection (parametrizing by what the database holds) and
-    the tests share one database; closed when pytest ends."""
-
-    def __init__(self) -> None:
-        self.settings = Settings.from_env()
-        self._stack = contextlib.ExitStack()
-        self._target: Target | None = None
-
-    def get(self) -> Target:
-        if self._target is None:
-            self._target = self._stack.enter_context(open_target(self.settings, migrated=True))
-        return self._target
-
-    def close(self) -> None:
-        self._stack.close()
+RUN_KEY = pytest.StashKey["RunHolder"]()
+USER_PROPERTY = "healstack"
 
 
-HOLDER_KEY = pytest.StashKey[TargetHolder]()
+class PresetRun:
+    """Registered by the healstack CLI: its run (settings resolved, target open) replaces the plugin's own."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+
+class RunHolder:
+    """The session's run, created on first use so that sessions which never check anything resolve nothing."""
+
+    def __init__(self, config: pytest.Config, preset: Run | None) -> None:
+        self.config, self.run, self.owned = config, preset, preset is None
+
+    def get(self) -> Run:
+        if self.run is None:
+            try:
+                self.run = Run(_settings(self.config), Actions(apply=self.config.getoption("healstack_apply"),
+                                                                  dry_run=self.config.getoption("healstack_dry_run")))
+            except HealstackError as e:
+                stop(e)
+        return self.run
+
+
+def stop(error: HealstackError) -> None:
+    """Bad input or an unreachable target ends the session at once, with one line and healstack's exit code."""
+    pytest.exit(f"healstack: error: {redact(str(error))}", returncode=int(ExitCode.BAD_INPUT)
+                if error.exit_code == ExitCode.BAD_INPUT else error.exit_code)
+
+
+def _settings(config: pytest.Config) -> Settings:
+    """Option, then the ini file's healstack_* keys (relative to the ini file) or [tool.healstack] of the
+    rootdir's pyproject.toml, then the environment, then defaults relative to rootdir."""
+    ini_dir = config.inipath.parent if config.inipath else config.rootpath
+    options: dict[str, Any] = {}
+    for option in OPTIONS:
+        value, ini = config.getoption(option.ini), str(config.getini(option.ini) or "")
+        if value is None and ini:
+            value = str(ini_dir / ini) if option.kind == "path" else ini
+        options[option.name] = value
+    return Settings.resolve(config.rootpath, options=options, project_dir=config.rootpath,
+                            project=read_project_table(config.rootpath / "pyproject.toml"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("healstack", "healstack guardrails")
+    for option in OPTIONS:
+        group.addoption(option.flag, dest=option.ini, default=None, help=option.help)
+        parser.addini(option.ini, help=option.help, default="")
+    group.addoption("--healstack-apply", action="store_true", default=False,
+                    help="apply pending migrations to the target before checking it")
+    group.addoption("--healstack-dry-run", action="store_true", default=False,
+                    help="with --healstack-apply: plan the apply, change nothing")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[HOLDER_KEY] = TargetHolder()
+    for phase in Phase:
+        config.addinivalue_line("markers", f"{phase.value}: healstack guardrails of the {phase.value} phase")
+    preset = next((p.run for p in config.pluginmanager.get_plugins() if isinstance(p, PresetRun)), None)
+    config.stash[RUN_KEY] = RunHolder(config, preset)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    holder = config.stash.get(HOLDER_KEY, None)
-    if holder is not None:
-        holder.close()
+    holder = config.stash.get(RUN_KEY, None)
+    if holder is not None and holder.owned and holder.run is not None:
+        holder.run.close()
 
 
-def target_of(config: pytest.Config) -> Target:
-    """The database under check: DATABASE_URL, or an embedded server with every migration applied."""
-    return config.stash[HOLDER_KEY].get()
+_PHASE_NAMES = frozenset(p.value for p in Phase)
+
+
+def phase_of(item: pytest.Item) -> Phase | None:
+    for marker in item.iter_markers():
+        if marker.name in _PHASE_NAMES:
+            return Phase(marker.name)
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Guardrails run in the runbook's order (apply first: the other phases judge what it built)."""
+    if any(phase_of(item) for item in items):
+        items.sort(key=lambda item: phase.order if (phase := phase_of(item)) else len(Phase))
 
 
 @pytest.fixture(scope="session")
-def healstack_settings(pytestconfig: pytest.Config) -> Settings:
-    return pytestconfig.stash[HOLDER_KEY].settings
+def healstack_run(pytestconfig: pytest.Config) -> Run:
+    return pytestconfig.stash[RUN_KEY].get()
 
 
 @pytest.fixture(scope="session")
-def healstack_target(pytestconfig: pytest.Config) -> Target:
-    return target_of(pytestconfig)
+def healstack_settings(healstack_run: Run) -> Settings:
+    return healstack_run.settings
+
+
+@pytest.fixture(scope="session")
+def healstack_target(healstack_run: Run) -> Target:
+    try:
+        return healstack_run.target()
+    except HealstackError as e:
+        stop(e)
+        raise
 
 
 @pytest.fixture(scope="session")
 def healstack_conn(healstack_target: Target) -> Iterator[psycopg.Connection[Any]]:
-    """One read-mostly autocommit connection to the target for the whole check session."""
+    """One autocommit connection to the target for the whole session."""
     with connect(healstack_target.dsn, autocommit=True) as conn:
         yield conn
 
 
+class Reporter:
+    """Reports one guardrail's results: one subtest per result, one record per result."""
+
+    def __init__(self, request: pytest.FixtureRequest, subtests: pytest.Subtests, run: Run) -> None:
+        self.item, self.subtests, self.run = request.node, subtests, run
+
+    def phase(self, phase: Phase) -> None:
+        """Report everything the phase's function finds on the target."""
+        self.run.target()
+        if phase is not Phase.APPLY and self.run.stopped:
+            pytest.skip(f"not evaluated: {self.run.stopped}")
+        try:
+            results = self.run.results(phase)
+        except HealstackError as e:
+            stop(e)
+        self.report(results, phase)
+
+    def report(self, results: Iterable[CheckResult], phase: Phase | None = None) -> None:
+        results = list(results)
+        phase = phase or phase_of(self.item) or Phase.DQ
+        for result in results:
+            record = self.run.record(self.item.nodeid, phase, result)
+            self.item.user_properties.append((USER_PROPERTY, redact(json.dumps(record.to_dict(self.run.id),
+                                                                               default=str, sort_keys=True))))
+        if len(results) == 1:
+            _judge(results[0])
+            return
+        for result in results:
+            with self.subtests.test(f"{result.check_id} {result.object}"):
+                _judge(result)
+        if results and all(r.outcome is Outcome.NOT_EVALUATED for r in results):
+            pytest.skip("; ".join(sorted({r.message for r in results})))
+
+
+def _judge(result: CheckResult) -> None:
+    """The one outcome policy: FAILED and ERROR fail, NOT_EVALUATED skips with its reason, WARNED passes
+    (and is listed in the summary)."""
+    if result.outcome.failing:
+        pytest.fail(redact(result.line()), pytrace=False)
+    if result.outcome is Outcome.NOT_EVALUATED:
+        pytest.skip(redact(result.line()))
+
+
 @pytest.fixture
-def healstack_results(request: pytest.FixtureRequest) -> list[CheckResult]:
-    results: list[CheckResult] = []
-    request.node.stash[RESULTS_KEY] = results
-    return results
+def healstack_check(request: pytest.FixtureRequest, subtests: pytest.Subtests, healstack_run: Run) -> Reporter:
+    return Reporter(request, subtests, healstack_run)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report: pytest.TestReport = yield  # type: ignore[misc]
-    results = item.stash.get(RESULTS_KEY, None)
-    if call.when != "call" or results is None:
-        return report  # type: ignore[return-value]
-    report.user_properties.append((USER_PROPERTY, [r.to_dict() for r in results]))
-    if not report.passed:
-        return report  # type: ignore[return-value]
-    bad = [r for r in results if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
-    skipped = [r for r in results if r.outcome is Outcome.NOT_EVALUATED]
-    if bad:
-        report.outcome = "failed"
-        report.longrepr = "\n".join(r.line() for r in bad)
-    elif skipped:
-        report.outcome = "skipped"
-        path, line, _ = item.location
-        report.longrepr = (path, (line or 0) + 1, "; ".join(r.line() for r in skipped))
-    return report  # type: ignore[return-value]
+def _session_run(config: pytest.Config) -> Run | None:
+    """The session's run, if it reported anything: sessions that checked nothing are left alone."""
+    holder = config.stash.get(RUN_KEY, None)
+    return holder.run if holder is not None and holder.run is not None and holder.run.records else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the run's records; a refused apply exits 3, as the CLI does."""
+    run = _session_run(session.config)
+    if run is None:
+        return
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and run.refused:
+        session.exitstatus = int(ExitCode.REFUSED)
+    write_results(run, int(session.exitstatus))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    run = _session_run(config)
+    if run is None:
+        return
+    terminalreporter.write_sep("=", "healstack")
+    for line in summary_lines(run):
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"results: {run.directory / 'results.jsonl'}")

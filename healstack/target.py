@@ -16,7 +16,6 @@ from healstack.redact import redact_dsn
 class Target:
     dsn: str
     embedded: EmbeddedServer | None
-    migrated: bool = False
 
     @property
     def shown(self) -> str:
@@ -26,26 +25,30 @@ class Target:
     @property
     def description(self) -> str:
         if self.embedded is None:
-            return f"target {self.shown} (DATABASE_URL)"
-        applied = ", every migration applied" if self.migrated else ""
-        return (f"target {self.shown} (embedded Postgres {self.embedded.version}, data in "
-                f"{self.embedded.datadir}{applied})")
+            return f"{self.shown} (DATABASE_URL)"
+        return f"{self.shown} (embedded Postgres {self.embedded.version}, data in {self.embedded.datadir})"
+
+    def stop_hint(self) -> str | None:
+        """How to stop an embedded server left running with --keep."""
+        if self.embedded is None:
+            return None
+        return f"{self.embedded.bindir}/pg_ctl -D {self.embedded.datadir} stop"
 
 
 @contextlib.contextmanager
 def open_target(settings: Settings, *, keep: bool = False, migrated: bool = False) -> Iterator[Target]:
     """Yield the target; an embedded server is stopped and deleted afterwards unless ``keep``.
 
-    With ``migrated``, an embedded target gets every migration first: it starts empty, and the phases
-    that judge a stack (verify, RLS, data quality, ETL) would otherwise judge a void."""
+    With ``migrated``, an embedded target gets every migration first: it starts empty, and a phase that
+    judges a stack (the ETL, data quality) would otherwise judge a void."""
     if settings.database_url:
         yield Target(settings.database_url, None)
         return
     server = EmbeddedServer(settings.pg_bindir or default_bindir()).start()
     try:
         if migrated:
-            apply(server.dsn(), settings, say=lambda _line: None)
-        yield Target(server.dsn(), server, migrated)
+            apply(server.dsn(), settings)
+        yield Target(server.dsn(), server)
     finally:
         if not keep:
             server.stop()

@@ -20,8 +20,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pytest_postgresql.janitor import DatabaseJanitor
+from repo import REPO
 
-from healstack.config import PROJECT_ROOT, Settings
+from healstack.config import Settings
 from healstack.db import connect
 from healstack.embedded import EmbeddedServer, default_bindir
 from healstack.migrate.runner import apply
@@ -31,7 +32,7 @@ settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True
 settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-MIGRATIONS = PROJECT_ROOT / "migrations"
+MIGRATIONS = REPO / "migrations"
 
 
 def _janitor(server_dsn: str, dbname: str, **kwargs: Any) -> DatabaseJanitor:
@@ -58,8 +59,8 @@ def pg_server() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings for tests: the project's migrations, evidence under a temp dir (never in reports/)."""
-    return Settings(migrations_dir=MIGRATIONS, reports_dir=tmp_path_factory.mktemp("reports"))
+    """Settings for tests: this repository's declarations, reports under a temp dir (never in reports/)."""
+    return Settings.resolve(REPO, options={"reports": str(tmp_path_factory.mktemp("reports"))}, environ={})
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +70,7 @@ def migrated_template(pg_server: str, test_settings: Settings) -> Iterator[str]:
     janitor = _janitor(pg_server, name, as_template=True)
     janitor.drop()
     with janitor:
-        janitor.load(lambda **_: apply(make_conninfo(pg_server, dbname=name), test_settings, say=lambda _l: None))
+        janitor.load(lambda **_: apply(make_conninfo(pg_server, dbname=name), test_settings))
         yield name
 
 

@@ -9,14 +9,13 @@ import pytest
 
 from healstack import catalog
 from healstack.config import Settings
+from healstack.context import Context
 from healstack.db import connect
 from healstack.errors import ConfigError, MigrationFailed, Refused
 from healstack.migrate.files import discover
 from healstack.migrate.ledger import APPLY_LOCK_KEY, read_ledger
-from healstack.migrate.runner import apply
+from healstack.migrate.runner import apply, apply_migrations
 from healstack.results import Outcome
-
-QUIET = {"say": lambda _line: None}
 
 
 def _settings(base: Settings, migrations: Path) -> Settings:
@@ -24,7 +23,7 @@ def _settings(base: Settings, migrations: Path) -> Settings:
 
 
 def test_fresh_database_gets_every_migration_and_a_ledger(empty_db, test_settings):
-    outcome = apply(empty_db, test_settings, **QUIET)
+    outcome = apply(empty_db, test_settings)
     assert outcome.applied == [p.name for p in sorted(test_settings.migrations_dir.glob("*.sql"))
                                if not p.name.endswith(".rollback.sql")]
     with connect(empty_db) as conn:
@@ -37,7 +36,7 @@ def test_fresh_database_gets_every_migration_and_a_ledger(empty_db, test_setting
 def test_reapply_is_a_no_op(migrated_db, test_settings):
     with connect(migrated_db) as conn:
         before = catalog.take(conn, ignore_schemas=())
-    outcome = apply(migrated_db, test_settings, **QUIET)
+    outcome = apply(migrated_db, test_settings)
     assert outcome.applied == [] and outcome.pending == []
     with connect(migrated_db) as conn:
         assert catalog.diff(before, catalog.take(conn, ignore_schemas=())) == []
@@ -60,7 +59,7 @@ def test_failure_half_way_leaves_nothing_of_that_file(empty_db, test_settings, m
     )
     (migrations_copy / "0099_broken.rollback.sql").write_text("drop table if exists public.half_done;\n")
     with pytest.raises(MigrationFailed) as failure:
-        apply(empty_db, _settings(test_settings, migrations_copy), **QUIET)
+        apply(empty_db, _settings(test_settings, migrations_copy))
     message = str(failure.value)
     assert message.startswith("0099_broken.sql:5: relation \"public.no_such_table\" does not exist")
     assert "nothing of this file was applied" in message
@@ -74,7 +73,7 @@ def test_edited_applied_migration_is_refused_and_reported(migrated_db, test_sett
     path = migrations_copy / "0003_etl_state.sql"
     path.write_text(path.read_text() + "\ncomment on table public.etl_runs is 'edited later';\n")
     with pytest.raises(Refused):
-        apply(migrated_db, _settings(test_settings, migrations_copy), **QUIET)
+        apply(migrated_db, _settings(test_settings, migrations_copy))
     with connect(migrated_db) as conn:
         comment = conn.execute("select obj_description('public.etl_runs'::regclass)").fetchone()
     assert comment == (None,)
@@ -85,9 +84,9 @@ def test_drift_result_names_the_file(migrated_db, test_settings, migrations_copy
     path.write_text(path.read_text() + "\n-- a harmless edit is still an edit\n")
     (migrations_copy / "0002_ingest_tables.sql").unlink()
     (migrations_copy / "0002_ingest_tables.rollback.sql").unlink()
-    lines: list[str] = []
-    with pytest.raises(Refused):
-        apply(migrated_db, _settings(test_settings, migrations_copy), say=lines.append)
+    outcome = apply_migrations(Context(migrated_db, _settings(test_settings, migrations_copy)))
+    assert isinstance(outcome.failure, Refused) and outcome.applied == []
+    lines = [r.line() for r in outcome.results]
     assert any("HS102" in ln and "0003_etl_state.sql" in ln and "edited after it was applied" in ln for ln in lines)
     assert any("HS101" in ln and "0002_ingest_tables" in ln and "file is gone" in ln for ln in lines)
 
@@ -95,7 +94,7 @@ def test_drift_result_names_the_file(migrated_db, test_settings, migrations_copy
 def test_dry_run_changes_nothing(empty_db, test_settings):
     with connect(empty_db) as conn:
         before = catalog.take(conn, ignore_schemas=())
-    outcome = apply(empty_db, test_settings, dry_run=True, **QUIET)
+    outcome = apply(empty_db, test_settings, dry_run=True)
     assert len(outcome.pending) == len(discover(test_settings.migrations_dir)) and outcome.applied == []
     with connect(empty_db) as conn:
         assert catalog.diff(before, catalog.take(conn, ignore_schemas=())) == []
@@ -107,7 +106,7 @@ def test_objects_applied_by_hand_are_reported_then_adopted(empty_db, test_settin
         conn.execute("create table public.facts (id bigint generated always as identity primary key,"
                      " project text not null, topic text not null, key text not null, value jsonb not null,"
                      " created_at timestamptz not null default now())")
-    outcome = apply(empty_db, test_settings, **QUIET)
+    outcome = apply(empty_db, test_settings)
     warned = [r for r in outcome.results if r.check_id == "HS103"]
     assert [r.object for r in warned] == ["0004_ops_tables.sql"]
     assert warned[0].outcome is Outcome.WARNED and "table public.facts" in warned[0].message
@@ -118,14 +117,14 @@ def test_second_concurrent_apply_is_turned_away(empty_db, test_settings):
     with connect(empty_db, autocommit=True) as holder:
         holder.execute("select pg_advisory_lock(%s)", [APPLY_LOCK_KEY])
         with pytest.raises(ConfigError, match="another healstack apply is running"):
-            apply(empty_db, test_settings, **QUIET)
+            apply(empty_db, test_settings)
 
 
-def test_evidence_log_has_connectivity_status_and_statements_but_no_password(empty_db, test_settings):
+def test_evidence_log_has_connectivity_status_and_statements_but_no_password(empty_db, test_settings, tmp_path):
     dsn = empty_db.replace("postgres@", "postgres:hunter2secret@", 1) if "@" in empty_db else empty_db
     dsn = dsn if "hunter2secret" in dsn else f"{empty_db} password=hunter2secret"
-    outcome = apply(dsn, test_settings, **QUIET)
-    assert outcome.evidence_dir is not None
+    outcome = apply(dsn, test_settings, run_dir=tmp_path)
+    assert outcome.evidence_dir == tmp_path / "apply"
     text = (outcome.evidence_dir / "evidence.jsonl").read_text() + (outcome.evidence_dir / "apply.log").read_text()
     assert "hunter2secret" not in text
     for expected in ('"kind": "connect"', '"server_version"', '"server_addr"', '"message": "before"',

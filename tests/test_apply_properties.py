@@ -42,14 +42,13 @@ def reference(pg_server, migrated_template):
 def test_any_sequence_converges(pg_server, test_settings, reference, operations):
     migrations = {m.version: m for m in discover(test_settings.migrations_dir)}
     log = EvidenceLog(test_settings.reports_dir, "property")
-    quiet = {"say": lambda _line: None}
     with throwaway_database(pg_server, f"p_{uuid.uuid4().hex[:12]}") as dsn:
         for operation in operations:
             with connect(dsn, autocommit=True) as conn:
                 applied = sorted(read_ledger(conn), key=int)
                 last = migrations[applied[-1]] if applied else None
                 if operation == "apply":
-                    apply(dsn, test_settings, **quiet)
+                    apply(dsn, test_settings)
                 elif operation == "reapply":
                     for version in applied:
                         execute(conn, migrations[version], test_settings, log)
@@ -58,6 +57,6 @@ def test_any_sequence_converges(pg_server, test_settings, reference, operations)
                     conn.execute("delete from healstack.schema_migrations where version = %s", [last.version])
                     if operation == "rehearse_last":  # from the state before it: up, rollback, up
                         assert rehearse_one(conn, last, test_settings, log).outcome is Outcome.PASSED
-        apply(dsn, test_settings, **quiet)
+        apply(dsn, test_settings)
         with connect(dsn) as conn:
             assert catalog.diff(reference.snapshot, catalog.take(conn)) == []

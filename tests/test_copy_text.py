@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etl.copy_text import copy_line
 from healstack.db import connect, throwaway_database
+from healstack.etl.copy_text import copy_line
 
 # text as sources send it, weighted towards what COPY gives a meaning to. No NUL and no lone surrogate:
 # Postgres text cannot hold them, and a row with one fails its load (as it did through the driver)

@@ -7,12 +7,12 @@ import json
 import httpx
 import pytest
 import respx
+from repo import REPO
 
-from etl.cli import main
-from healstack.config import PROJECT_ROOT
 from healstack.db import connect
+from healstack.etl.cli import main
 
-FIXTURES = PROJECT_ROOT / "fixtures"
+FIXTURES = REPO / "fixtures"
 
 
 @pytest.fixture

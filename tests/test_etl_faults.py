@@ -11,15 +11,15 @@ import pytest
 import respx
 from hypothesis import given
 from hypothesis import strategies as st
+from repo import REPO
 
-from etl.http import SourceClient
-from etl.run import run_source
-from etl.sources import Window
-from etl.sources.events import EventsConfig, EventsSource
-from healstack.config import PROJECT_ROOT
 from healstack.db import connect, throwaway_database
+from healstack.etl.http import SourceClient
+from healstack.etl.run import run_source
+from healstack.etl.sources import Window
+from healstack.etl.sources.events import EventsConfig, EventsSource
 
-PAGES = [json.loads((PROJECT_ROOT / f"fixtures/events/page{n}.json").read_text()) for n in (1, 2)]
+PAGES = [json.loads((REPO / f"fixtures/events/page{n}.json").read_text()) for n in (1, 2)]
 FAULTS = {
     "429": lambda: httpx.Response(429, headers={"Retry-After": "1"}),
     "500": lambda: httpx.Response(500),

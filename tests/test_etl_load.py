@@ -9,12 +9,12 @@ from datetime import date
 import psycopg
 import pytest
 
-from etl import run as run_module
-from etl.loader import Loader, lock_source
-from etl.run import run_source
-from etl.sources import Page, Window
 from healstack import catalog
 from healstack.errors import ConfigError
+from healstack.etl import run as run_module
+from healstack.etl.loader import Loader, lock_source
+from healstack.etl.run import run_source
+from healstack.etl.sources import Page, Window
 
 WINDOW = Window(date(2025, 3, 8), date(2025, 3, 9))
 

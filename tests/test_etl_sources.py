@@ -9,17 +9,17 @@ from datetime import date
 import httpx
 import pytest
 import respx
+from repo import REPO
 
-from etl.http import SourceError
-from etl.run import run_source
-from etl.sources import Window
-from etl.sources.events import EventsSource
-from etl.sources.meta import MetaSource
-from etl.sources.shopify import ShopifySource
-from etl.sources.tiktok import TikTokSource, windows
-from healstack.config import PROJECT_ROOT
+from healstack.etl.http import SourceError
+from healstack.etl.run import run_source
+from healstack.etl.sources import Window
+from healstack.etl.sources.events import EventsSource
+from healstack.etl.sources.meta import MetaSource
+from healstack.etl.sources.shopify import ShopifySource
+from healstack.etl.sources.tiktok import TikTokSource, windows
 
-FIXTURES = PROJECT_ROOT / "fixtures"
+FIXTURES = REPO / "fixtures"
 WINDOW = Window(date(2025, 3, 8), date(2025, 3, 9))
 SECRET = "tok-SECRET-123456"
 

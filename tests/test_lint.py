@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from healstack import registry
 from healstack.errors import ConfigError
 from healstack.migrate.files import NO_TRANSACTION, Migration
-from healstack.migrate.lint import RULES, lint_migration
+from healstack.migrate.lint import lint_migration
 from healstack.results import Outcome
 
 # (rule, unsafe statement, safe form of the same intent)
@@ -53,7 +54,7 @@ def test_rule_fires_on_unsafe_and_is_quiet_on_safe(tmp_path, rule, unsafe, safe)
     fired = [r for r in _lint(tmp_path, unsafe) if r.outcome is Outcome.FAILED]
     assert rule in {r.check_id for r in fired}, fired
     hit = next(r for r in fired if r.check_id == rule)
-    assert hit.message.startswith("0099_sample.sql:1: ") and RULES[rule].remediation in hit.message
+    assert hit.message.startswith("0099_sample.sql:1: ") and registry.spec(rule).remedy in hit.message
     assert [r.outcome for r in _lint(tmp_path, safe)] == [Outcome.PASSED]
 
 
@@ -81,10 +82,11 @@ def test_syntax_error_names_file_and_line(tmp_path):
 
 
 def test_the_shipped_migrations_are_clean():
-    from healstack.config import PROJECT_ROOT
+    from repo import REPO
+
     from healstack.migrate.files import discover
 
-    for migration in discover(PROJECT_ROOT / "migrations"):
+    for migration in discover(REPO / "migrations"):
         results = lint_migration(migration)
         # a finding a statement waives, with its reason, is shown as warned; nothing may be refused
         assert all(r.outcome is Outcome.PASSED or (r.outcome is Outcome.WARNED and r.message.endswith("(allowed)"))

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
+from healstack.context import Context
 from healstack.db import connect
 from healstack.migrate.files import discover
 from healstack.migrate.rehearsal import rehearse_rollback
 from healstack.results import Outcome
 
-QUIET = {"say": lambda _line: None}
-
 
 def test_every_shipped_migration_round_trips(pg_server, test_settings):
-    results = rehearse_rollback(pg_server, test_settings, **QUIET)
+    results = rehearse_rollback(Context(pg_server, test_settings))
     shipped = [m.label for m in discover(test_settings.migrations_dir)]
     assert len(shipped) >= 8
     assert [(r.object, r.outcome) for r in results] == [(label, Outcome.PASSED) for label in shipped]
@@ -23,7 +22,7 @@ def test_rollback_that_forgets_an_object_is_caught(pg_server, test_settings, mig
     rollback = migrations_copy / "0004_ops_tables.rollback.sql"
     rollback.write_text(rollback.read_text().replace("drop table if exists public.observability_logs;\n", ""))
     settings = dataclasses.replace(test_settings, migrations_dir=migrations_copy)
-    results = {r.object: r for r in rehearse_rollback(pg_server, settings, **QUIET)}
+    results = {r.object: r for r in rehearse_rollback(Context(pg_server, settings))}
     failed = results["0004_ops_tables.sql"]
     assert failed.outcome is Outcome.FAILED and failed.check_id == "HS202"
     assert "relations public.observability_logs is unexpected" in failed.evidence["differences"]
@@ -34,7 +33,7 @@ def test_rollback_that_forgets_a_grant_change_is_caught(pg_server, test_settings
     forward = migrations_copy / "0006_functions.sql"
     forward.write_text(forward.read_text() + "\ngrant select on public.events to anon;\n")
     settings = dataclasses.replace(test_settings, migrations_dir=migrations_copy)
-    results = {r.object: r for r in rehearse_rollback(pg_server, settings, **QUIET)}
+    results = {r.object: r for r in rehearse_rollback(Context(pg_server, settings))}
     assert results["0006_functions.sql"].outcome is Outcome.FAILED
     assert "grants SELECT  on table public.events to anon is unexpected" in (
         results["0006_functions.sql"].evidence["differences"])
@@ -43,13 +42,13 @@ def test_rollback_that_forgets_a_grant_change_is_caught(pg_server, test_settings
 def test_missing_rollback_file_fails(pg_server, test_settings, migrations_copy):
     (migrations_copy / "0003_etl_state.rollback.sql").unlink()
     settings = dataclasses.replace(test_settings, migrations_dir=migrations_copy)
-    results = {r.object: r for r in rehearse_rollback(pg_server, settings, **QUIET)}
+    results = {r.object: r for r in rehearse_rollback(Context(pg_server, settings))}
     assert results["0003_etl_state.sql"].check_id == "HS201"
     assert results["0003_etl_state.sql"].outcome is Outcome.FAILED
 
 
 def test_rehearsal_leaves_no_database_behind(pg_server, test_settings):
-    rehearse_rollback(pg_server, test_settings, **QUIET)
+    rehearse_rollback(Context(pg_server, test_settings))
     with connect(pg_server) as conn:
         left = conn.execute("select count(*) from pg_database where datname like 'healstack_rehearsal_%'").fetchone()
     assert left == (0,)

@@ -9,12 +9,12 @@ import sys
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict
+from repo import REPO
 
-from healstack.config import PROJECT_ROOT
 from healstack.db import connect
 from healstack.rls.contract import load_contract
 
-CONTRACTS = load_contract(PROJECT_ROOT / "checks" / "rls_contract.toml")
+CONTRACTS = load_contract(REPO / "checks" / "rls_contract.toml")
 
 
 def _export(directory) -> list:

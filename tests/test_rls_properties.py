@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from psycopg import sql
+from repo import REPO
 
-from healstack.config import PROJECT_ROOT
 from healstack.db import throwaway_database
 from healstack.rls.contract import TableContract, load_contract
 from healstack.rls.probes import Probe
 from healstack.rls.simulator import Identity, Simulator, service_role
 
-CONTRACTS = load_contract(PROJECT_ROOT / "checks" / "rls_contract.toml")
+CONTRACTS = load_contract(REPO / "checks" / "rls_contract.toml")
 TENANT_TABLES = sorted(t for t, c in CONTRACTS.items() if c.tenant and "tenant" in c.allowed["select"])
 
 TENANTS = st.sampled_from(["p", "q", "5", "true", "O'Brien", "ümlaut", " p", ""])

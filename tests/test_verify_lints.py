@@ -97,8 +97,8 @@ def test_lint_fires_on_defect_and_is_quiet_when_fixed(conn, lint_id, obj, defect
                     raise
         assert obj in _flagged(conn, lint_id)
         result = next(r for r in run_lint(BY_ID[lint_id], gather(conn), {}) if r.object == obj)
-        expected = Outcome.FAILED if BY_ID[lint_id].level == "error" else Outcome.WARNED
-        assert result.outcome is expected and BY_ID[lint_id].remediation in result.message
+        expected = Outcome.FAILED if BY_ID[lint_id].spec.severity == "error" else Outcome.WARNED
+        assert result.outcome is expected and BY_ID[lint_id].spec.remedy in result.message
         for statement in fix:
             conn.execute(statement)
         assert obj not in _flagged(conn, lint_id)

@@ -21,7 +21,7 @@ CLONE_TARGET_MS = 100.0
 def _cold_start(bindir: Path, settings: Settings) -> float:
     server = EmbeddedServer(bindir)
     try:
-        return timed(lambda: (server.start(), apply(server.dsn(), settings, say=lambda _l: None)))
+        return timed(lambda: (server.start(), apply(server.dsn(), settings)))
     finally:
         server.stop()
 
@@ -30,7 +30,7 @@ def _clone_times(bindir: Path, settings: Settings) -> tuple[float, list[float]]:
     server = EmbeddedServer(bindir).start()
     try:
         template = create_database(server.dsn(), "bench_template")
-        apply(template, settings, say=lambda _l: None)
+        apply(template, settings)
         with connect(server.dsn(), autocommit=True) as conn:
             def clone() -> float:
                 name = sql.Identifier(f"clone_{uuid.uuid4().hex[:12]}")
@@ -63,7 +63,7 @@ def run(settings: Settings, bindirs: dict[str, Path]) -> Path:
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    settings = Settings.for_cli()
     bindirs = {"18 (embedded wheel)": default_bindir()}
     system = Path("/usr/lib/postgresql/15/bin")
     if (system / "postgres").exists():

@@ -143,4 +143,4 @@ def run(settings: Settings) -> Path:
 
 
 def main() -> None:
-    print(run(Settings.from_env()).read_text())
+    print(run(Settings.for_cli()).read_text())

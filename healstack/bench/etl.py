@@ -13,16 +13,16 @@ import httpx
 import respx
 from psycopg.conninfo import conninfo_to_dict
 
-from etl.copy_text import copy_line
-from etl.http import SourceClient
-from etl.run import run_source
-from etl.sources import Page, Window
-from etl.sources.events import EventsConfig, EventsSource
 from healstack.bench import BENCH_SERVER, median_of, run_side, settle, timed, write_report
 from healstack.bench.side.spend_rows import START, spend_rows
 from healstack.config import Settings
 from healstack.db import connect, create_database
 from healstack.embedded import EmbeddedServer, default_bindir
+from healstack.etl.copy_text import copy_line
+from healstack.etl.http import SourceClient
+from healstack.etl.run import run_source
+from healstack.etl.sources import Page, Window
+from healstack.etl.sources.events import EventsConfig, EventsSource
 from healstack.migrate.runner import apply
 
 ROWS, PAGE = 1_000_000, 50_000
@@ -130,7 +130,7 @@ def run(settings: Settings) -> Path:
     server = EmbeddedServer(settings.pg_bindir or default_bindir(), settings=BENCH_SERVER).start()
     try:
         template = create_database(server.dsn(), "etl_template")
-        apply(template, settings, say=lambda _line: None)
+        apply(template, settings)
         raw, _ = median_of(3, lambda: _raw_copy(template, rows))
         lines = b"".join(copy_line(tuple(row.values())) + b"\n" for row in rows)
         server_raw, _ = median_of(3, lambda: _raw_copy(template, rows, lines))
@@ -192,4 +192,4 @@ def run(settings: Settings) -> Path:
 
 
 def main() -> None:
-    print(run(Settings.from_env()).read_text())
+    print(run(Settings.for_cli()).read_text())

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from healstack.bench import median_of, timed, write_report
 from healstack.config import Settings
+from healstack.context import Context
 from healstack.db import connect, create_database
 from healstack.embedded import EmbeddedServer, default_bindir
 from healstack.migrate.runner import apply
 from healstack.results import CheckResult, Outcome
-from healstack.rls.contract import load_contract
-from healstack.rls.leaks import run_contract
+from healstack.rls.run import rls_contract
 from healstack.verify.lints import LINTS, gather, run_lint
 
 ROWS = 1_000_000
@@ -21,9 +21,8 @@ CLAIM = "auth.jwt() -> 'app_metadata' ->> 'project'"
 
 
 def _contract_run(dsn: str, settings: Settings) -> tuple[float, int, int]:
-    contracts = load_contract(settings.rls_contract)
     results: list[CheckResult] = []
-    seconds = timed(lambda: results.extend(run_contract(dsn, contracts)))
+    seconds = timed(lambda: results.extend(rls_contract(Context(dsn, settings))))
     return seconds, len(results), sum(r.outcome is not Outcome.PASSED for r in results)
 
 
@@ -56,14 +55,14 @@ def run(settings: Settings) -> Path:
     server = EmbeddedServer(settings.pg_bindir or default_bindir()).start()
     try:
         stack = create_database(server.dsn(), "bench_stack")
-        apply(stack, settings, say=lambda _line: None)
+        apply(stack, settings)
         contract_s = median_of(3, lambda: _contract_run(stack, settings)[0])
         _, probes, failed = _contract_run(stack, settings)
         with connect(stack) as conn:
-            per_row_findings = [r for lint in LINTS if lint.name == "auth_rls_initplan"
+            per_row_findings = [r for lint in LINTS if lint.spec.name == "auth_rls_initplan"
                                 for r in run_lint(lint, gather(conn), {}) if r.outcome is not Outcome.PASSED]
         scratch = create_database(server.dsn(), "bench_policy")
-        apply(scratch, settings, say=lambda _line: None)
+        apply(scratch, settings)
         costs = _policy_cost(scratch)
     finally:
         server.stop()
@@ -87,4 +86,4 @@ def run(settings: Settings) -> Path:
 
 
 def main() -> None:
-    print(run(Settings.from_env()).read_text())
+    print(run(Settings.for_cli()).read_text())

@@ -133,5 +133,5 @@ def run(settings: Settings) -> str:
 
 
 def main() -> None:
-    path = run(Settings.from_env())
+    path = run(Settings.for_cli())
     print(Path(path).read_text())

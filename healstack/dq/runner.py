@@ -10,9 +10,12 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from healstack.context import Context
+from healstack.db import connect
 from healstack.dq import compile as c
-from healstack.dq.rules import OWN_QUERY, ROW_LEVEL, Rule, TableFacts
+from healstack.dq.rules import OWN_QUERY, ROW_LEVEL, Rule, TableFacts, load_rules
 from healstack.results import CheckResult, Outcome
+from healstack.sqlfiles import query
 
 TIMEZONE = "America/Toronto"  # the stack's days
 # Duplicate and anomaly queries group whole tables; with Postgres's default 4MB they spill to disk.
@@ -23,46 +26,26 @@ WORK_MEM = "256MB"
 # as free it splits the sort. Tables under min_parallel_table_scan_size still run in one process.
 SORTED_GROUPING = {"enable_hashagg": "off", "parallel_setup_cost": "0", "parallel_tuple_cost": "0"}
 
-_FACTS = """
-select
-    array(select a.attname::text from pg_attribute a where a.attrelid = c.oid and a.attnum > 0
-          and not a.attisdropped) as columns,
-    array(select a.attname::text from pg_attribute a where a.attrelid = c.oid and a.attnum > 0
-          and not a.attisdropped and a.attnotnull) as not_null,
-    array(select a.attname::text from pg_index i join pg_attribute a on a.attrelid = i.indrelid
-          and a.attnum = any(i.indkey) where i.indrelid = c.oid and i.indisprimary) as primary_key,
-    array(select ic.relname || ':' || array_to_string(array(
-              select a.attname from pg_attribute a where a.attrelid = i.indrelid and a.attnum = any(i.indkey)), ',')
-          from pg_index i join pg_class ic on ic.oid = i.indexrelid
-          where i.indrelid = c.oid and i.indisunique and i.indisvalid and i.indpred is null
-            and 0 <> all(i.indkey)) as unique_sets,
-    array(select k.conname || ':' || a.attname || ':' || f.relname || ':' || fa.attname
-          from pg_constraint k
-          join pg_attribute a on a.attrelid = k.conrelid and a.attnum = k.conkey[1]
-          join pg_class f on f.oid = k.confrelid
-          join pg_attribute fa on fa.attrelid = k.confrelid and fa.attnum = k.confkey[1]
-          where k.conrelid = c.oid and k.contype = 'f' and k.convalidated
-            and array_length(k.conkey, 1) = 1) as foreign_keys,
-    array(select a.attname::text from pg_attribute a join pg_type t on t.oid = a.atttypid
-          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and t.typlen > 0) as fixed_width,
-    array(select a.attname::text from pg_attribute a join pg_collation co on co.oid = a.attcollation
-          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and co.collisdeterministic)
-        as bytewise_equal
-from pg_class c join pg_namespace n on n.oid = c.relnamespace
-where n.nspname = %s and c.relname = %s
-"""
 
 
-def table_facts(conn: psycopg.Connection[Any], schema: str, table: str) -> TableFacts:
-    row = conn.execute(_FACTS, [schema, table]).fetchone()
-    if row is None:
-        return TableFacts(exists=False)
-    columns, not_null, primary_key, unique_sets, foreign_keys, fixed_width, bytewise_equal = row
-    return TableFacts(
-        exists=True, columns=set(columns), not_null=set(not_null), primary_key=list(primary_key),
-        unique_sets=[(frozenset(cols.split(",")), name) for name, cols in (u.split(":", 1) for u in unique_sets)],
-        foreign_keys=[(*fk.split(":")[1:], fk.split(":")[0]) for fk in foreign_keys],  # type: ignore[misc]
-        fixed_width=set(fixed_width), bytewise_equal=set(bytewise_equal))
+def _foreign_key(text: str) -> tuple[str, str, str, str]:
+    name, column, table, to_column = text.split(":", 3)
+    return column, table, to_column, name
+
+
+def table_facts(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], TableFacts]:
+    """What the catalog guarantees about every table, by (schema, name): one query for the whole run."""
+    facts = {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        for row in cur.execute(query("healstack.dq", "table_facts")):
+            facts[(row["schema"], row["name"])] = TableFacts(
+                exists=True, columns=set(row["columns"]), not_null=set(row["not_null"]),
+                primary_key=list(row["primary_key"]),
+                unique_sets=[(frozenset(cols.split(",")), name)
+                             for name, cols in (u.split(":", 1) for u in row["unique_sets"])],
+                foreign_keys=[_foreign_key(fk) for fk in row["foreign_keys"]],
+                fixed_width=set(row["fixed_width"]), bytewise_equal=set(row["bytewise_equal"]))
+    return facts
 
 
 def guaranteed_by(rule: Rule, facts: TableFacts) -> str | None:
@@ -76,7 +59,7 @@ def guaranteed_by(rule: Rule, facts: TableFacts) -> str | None:
                 return f"unique index {name}"
     if rule.type == "referential":
         target = p["to"].rpartition(".")[2]
-        for column, table, to_column, name in facts.foreign_keys:  # type: ignore[misc]
+        for column, table, to_column, name in facts.foreign_keys:
             if (column, table, to_column) == (p["column"], target, p["to_column"]):
                 return f"foreign key {name}"
     return None
@@ -159,8 +142,9 @@ def run_rules(conn: psycopg.Connection[Any], rules: Iterable[Rule]) -> list[Chec
     for rule in rules:
         by_table[rule.table].append(rule)
     results: dict[str, CheckResult] = {}
+    known = table_facts(conn)
     for rules_here in by_table.values():
-        facts = table_facts(conn, *rules_here[0].schema_table)
+        facts = known.get(rules_here[0].schema_table, TableFacts(exists=False))
         scan: list[Rule] = []
         for rule in rules_here:
             missing = _columns_used(rule) - facts.columns if facts.exists else set()
@@ -213,3 +197,18 @@ def _run_own(conn: psycopg.Connection[Any], rule: Rule, facts: TableFacts) -> Ch
         return _own_result(rule, _execute(conn, query, SORTED_GROUPING if rule.type == "unique" else None))
     except psycopg.Error as e:
         return _result(rule, Outcome.ERROR, f"query failed: {e.diag.message_primary or e}")
+
+
+def data_quality(ctx: Context) -> list[CheckResult]:
+    """The DQ phase: every rule under the project's rules directory, run against the target."""
+    directory = ctx.settings.dq_rules
+    if not directory.is_dir() and "dq_rules" not in ctx.settings.explicit:
+        return [CheckResult("dq", Outcome.NOT_EVALUATED, str(directory),
+                            f"no data-quality rules at {directory}: nothing to judge the data by")]
+    rules = load_rules(directory)
+    with connect(ctx.dsn, autocommit=True) as conn:
+        results = run_rules(conn, rules)
+    log = ctx.evidence("dq")
+    for r in results:
+        log.event("check", r.line(), result=r.to_dict())
+    return results

@@ -10,34 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from pglast import ast, enums
 
+from healstack import registry
 from healstack.migrate.files import Migration
 from healstack.migrate.statements import Statement, split
 from healstack.results import CheckResult, Outcome
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    name: str
-    remediation: str
-
-
-RULES = {r.id: r for r in (
-    Rule("HS001", "destructive-drop", "never drop a table, schema or column in a forward migration; deprecate it"),
-    Rule("HS002", "alter-column-type", "add a new column, backfill it, and switch readers over"),
-    Rule("HS003", "index-not-concurrent",
-         "use CREATE INDEX CONCURRENTLY in a file marked '-- healstack: no-transaction'"),
-    Rule("HS004", "volatile-default", "add the column without a default, backfill in batches, then set it"),
-    Rule("HS005", "set-not-null-unvalidated",
-         "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT it, then SET NOT NULL"),
-    Rule("HS006", "missing-if-not-exists",
-         "use IF NOT EXISTS / OR REPLACE, or guard the statement in a DO block checking the catalog"),
-    Rule("HS007", "concurrently-in-transaction", "mark the file '-- healstack: no-transaction'"),
-)}
 
 _ALLOW = re.compile(r"--[ \t]*healstack:[ \t]*allow[ \t]+(?P<rules>HS\d{3}(?:[ \t]*,[ \t]*HS\d{3})*)"
                     r"[ \t]+(?P<reason>\S.*)")
@@ -172,15 +151,15 @@ def lint_migration(migration: Migration) -> list[CheckResult]:
     for stmt in statements:
         allowed = _allowed(stmt)
         for rule_id, obj, message in _findings(stmt, new_tables, validated, migration):
-            rule = RULES[rule_id]
+            rule = registry.spec(rule_id)
             where = f"{migration.label}:{stmt.line}"
             evidence = {"file": migration.label, "line": stmt.line, "statement": stmt.summary,
-                        "rule": rule.name, "remediation": rule.remediation}
+                        "rule": rule.name, "remediation": rule.remedy}
             if rule_id in allowed:
                 results.append(CheckResult(rule_id, Outcome.WARNED, obj, f"{where}: {message} (allowed)", evidence))
             else:
                 results.append(CheckResult(rule_id, Outcome.FAILED, obj,
-                                           f"{where}: {message}; {rule.remediation}", evidence))
+                                           f"{where}: {message}; {rule.remedy}", evidence))
     if not results:
         results.append(CheckResult("HS000", Outcome.PASSED, migration.label, "no unsafe statements"))
     return results

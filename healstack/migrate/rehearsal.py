@@ -10,11 +10,12 @@ import psycopg
 from healstack import catalog
 from healstack.compat import ensure_supabase_compat
 from healstack.config import Settings
+from healstack.context import Context
 from healstack.db import connect, throwaway_database
 from healstack.errors import HealstackError
 from healstack.evidence import EvidenceLog
 from healstack.migrate.files import Migration, discover
-from healstack.migrate.runner import Say, execute
+from healstack.migrate.runner import execute
 from healstack.results import CheckResult, Outcome
 
 
@@ -58,17 +59,16 @@ def rehearse_one(conn: psycopg.Connection[Any], migration: Migration, settings: 
                        {"objects": changed})
 
 
-def rehearse_rollback(dsn: str, settings: Settings, *, say: Say = print) -> list[CheckResult]:
+def rehearse_rollback(ctx: Context) -> list[CheckResult]:
     """Rehearse every migration in a throwaway database on the target's server; the target is untouched."""
-    migrations = discover(settings.migrations_dir)
-    log = EvidenceLog(settings.reports_dir, "rollback")
+    migrations = discover(ctx.settings.migrations_dir)
+    log = ctx.evidence("rollback")
     results = []
     name = f"healstack_rehearsal_{os.getpid()}"
-    with throwaway_database(dsn, name) as scratch, connect(scratch, autocommit=True) as conn:
+    with throwaway_database(ctx.dsn, name) as scratch, connect(scratch, autocommit=True) as conn:
         log.event("compat", ensure_supabase_compat(conn))
         for migration in migrations:
-            result = rehearse_one(conn, migration, settings, log)
+            result = rehearse_one(conn, migration, ctx.settings, log)
             log.event("check", result.line(), result=result.to_dict())
-            say(result.line())
             results.append(result)
     return results

@@ -12,6 +12,7 @@ import psycopg
 
 from healstack.compat import ensure_supabase_compat
 from healstack.config import Settings
+from healstack.context import Context
 from healstack.db import connect, server_facts
 from healstack.errors import ConfigError, MigrationFailed, Refused
 from healstack.evidence import EvidenceLog
@@ -21,8 +22,6 @@ from healstack.migrate.files import Migration, discover
 from healstack.migrate.lint import lint_all
 from healstack.migrate.statements import Statement, split
 from healstack.results import CheckResult, Outcome
-
-Say = Callable[[str], None]
 
 
 @dataclass
@@ -35,6 +34,7 @@ class ApplyOutcome:
     pending: list[str] = field(default_factory=list)
     results: list[CheckResult] = field(default_factory=list)
     evidence_dir: Path | None = None
+    failure: Refused | MigrationFailed | None = None
 
 
 def status_table(migrations: list[Migration], applied: dict[str, ledger.LedgerRow]) -> list[dict[str, str]]:
@@ -107,51 +107,63 @@ def apply_one(conn: psycopg.Connection[Any], migration: Migration, settings: Set
                    then=lambda count, ms: ledger.record(conn, migration, ms, count))
 
 
-def _check(results: list[CheckResult], log: EvidenceLog, say: Say) -> None:
-    for r in results:
-        log.event("check", r.line(), result=r.to_dict())
-        if r.outcome is not Outcome.PASSED:
-            say(r.line())
+def apply_migrations(ctx: Context, *, dry_run: bool = False) -> ApplyOutcome:
+    """Apply every pending migration in ``ctx.settings.migrations_dir`` to the target.
 
-
-def apply(dsn: str, settings: Settings, *, dry_run: bool = False, say: Say = print) -> ApplyOutcome:
-    """Apply every pending migration in ``settings.migrations_dir`` to ``dsn``."""
+    A refusal (unsafe or drifted migrations) or a failing migration does not raise: it is the outcome's
+    ``failure``, with the results gathered up to then. A bad setting or an unreachable target raises."""
+    settings = ctx.settings
     migrations = discover(settings.migrations_dir)
-    log = EvidenceLog(settings.reports_dir, "apply")
-    with connect(dsn, autocommit=True) as conn:
+    log = ctx.evidence("apply")
+    with connect(ctx.dsn, autocommit=True) as conn:
         conn.add_notice_handler(lambda d: log.event("notice", d.message_primary or ""))
         outcome = ApplyOutcome(dry_run=dry_run, server=server_facts(conn), evidence_dir=log.directory)
         log.event("connect", "connected", **outcome.server)
-        lint = lint_all(migrations)
-        _check(lint, log, say)
-        outcome.results += lint
-        if any(r.outcome is Outcome.FAILED for r in lint):
-            raise Refused(f"unsafe migration statements refused ({sum(not r.ok for r in lint)}); "
-                          "fix them or add a '-- healstack: allow HSnnn <reason>' comment")
-        if not dry_run:
-            row = conn.execute("select pg_try_advisory_lock(%s)", [ledger.APPLY_LOCK_KEY]).fetchone()
-            if not (row and row[0]):
-                raise ConfigError("another healstack apply is running against this database; try again later")
-            log.event("compat", ensure_supabase_compat(conn))
-            ledger.ensure_ledger(conn)
-        applied = ledger.read_ledger(conn)
-        log.event("status", "before", migrations=status_table(migrations, applied))
-        drift = ledger_drift(migrations, applied)
-        pending = [m for m in migrations if m.version not in applied]
-        drift += untracked_objects(conn, pending)
-        _check(drift, log, say)
-        outcome.results += drift
-        if any(r.outcome is Outcome.FAILED for r in drift):
-            raise Refused("applied migrations drifted from their files; nothing was applied")
-        outcome.pending = [m.label for m in pending]
-        for migration in pending:
-            if dry_run:
-                say(f"would apply {migration.label}")
-                log.event("plan", f"would apply {migration.label}", checksum=migration.checksum)
-                continue
-            ms = apply_one(conn, migration, settings, log)
-            outcome.applied.append(migration.label)
-            say(f"applied {migration.label} ({ms:.0f} ms)")
-            log.event("applied", migration.label, duration_ms=round(ms, 3), checksum=migration.checksum)
+        try:
+            _apply(conn, migrations, settings, log, outcome)
+        except (Refused, MigrationFailed) as e:
+            outcome.failure = e
+            log.event("failed", str(e))
+        for r in outcome.results:
+            log.event("check", r.line(), result=r.to_dict())
         log.event("status", "after", migrations=status_table(migrations, ledger.read_ledger(conn)))
     return outcome
+
+
+def apply(dsn: str, settings: Settings, *, dry_run: bool = False, run_dir: Path | None = None) -> ApplyOutcome:
+    """apply_migrations() for callers that stop at the first problem: a refusal or failure raises."""
+    outcome = apply_migrations(Context(dsn, settings, run_dir), dry_run=dry_run)
+    if outcome.failure is not None:
+        raise outcome.failure
+    return outcome
+
+
+def _apply(conn: psycopg.Connection[Any], migrations: list[Migration], settings: Settings, log: EvidenceLog,
+           outcome: ApplyOutcome) -> None:
+    lint = lint_all(migrations)
+    outcome.results += lint
+    if any(r.outcome is Outcome.FAILED for r in lint):
+        raise Refused(f"unsafe migration statements refused ({sum(not r.ok for r in lint)}); "
+                      "fix them or add a '-- healstack: allow HSnnn <reason>' comment")
+    if not outcome.dry_run:
+        row = conn.execute("select pg_try_advisory_lock(%s)", [ledger.APPLY_LOCK_KEY]).fetchone()
+        if not (row and row[0]):
+            raise ConfigError("another healstack apply is running against this database; try again later")
+        log.event("compat", ensure_supabase_compat(conn))
+        ledger.ensure_ledger(conn)
+    applied = ledger.read_ledger(conn)
+    log.event("status", "before", migrations=status_table(migrations, applied))
+    drift = ledger_drift(migrations, applied)
+    pending = [m for m in migrations if m.version not in applied]
+    drift += untracked_objects(conn, pending)
+    outcome.results += drift
+    if any(r.outcome is Outcome.FAILED for r in drift):
+        raise Refused("applied migrations drifted from their files; nothing was applied")
+    outcome.pending = [m.label for m in pending]
+    for migration in pending:
+        if outcome.dry_run:
+            log.event("plan", f"would apply {migration.label}", checksum=migration.checksum)
+            continue
+        ms = apply_one(conn, migration, settings, log)
+        outcome.applied.append(migration.label)
+        log.event("applied", migration.label, duration_ms=round(ms, 3), checksum=migration.checksum)

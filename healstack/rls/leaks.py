@@ -9,25 +9,12 @@ from typing import Any
 from psycopg import sql
 
 from healstack.results import CheckResult, Outcome
-from healstack.rls.contract import TableContract
-from healstack.rls.probes import Probe, cases
-from healstack.rls.simulator import Simulator
+from healstack.rls.probes import Probe
+from healstack.sqlfiles import query
 
 CHECK_ID = "HS502"
 LEAK_IDENTITIES = ("tenant", "anonymous", "anon")
 
-_EXPOSED = """
-select 'relation', n.nspname, c.relname, null::text
-from pg_class c join pg_namespace n on n.oid = c.relnamespace
-where n.nspname = 'public' and c.relkind in ('v', 'm')
-  and (has_table_privilege('anon', c.oid, 'SELECT') or has_table_privilege('authenticated', c.oid, 'SELECT'))
-union all
-select 'function', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)
-from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-where n.nspname = 'public' and p.prosecdef and p.prokind = 'f'
-  and (has_function_privilege('anon', p.oid, 'EXECUTE') or has_function_privilege('authenticated', p.oid, 'EXECUTE'))
-order by 1, 2, 3
-"""
 
 
 @dataclass(frozen=True)
@@ -43,7 +30,7 @@ class Exposed:
 
 
 def exposed_objects(conn: Any) -> list[Exposed]:
-    return [Exposed(*row) for row in conn.execute(_EXPOSED).fetchall()]
+    return [Exposed(*row) for row in conn.execute(query("healstack.rls", "exposed")).fetchall()]
 
 
 def probe_leak(probe: Probe, obj: Exposed, who: str) -> CheckResult:
@@ -54,7 +41,7 @@ def probe_leak(probe: Probe, obj: Exposed, who: str) -> CheckResult:
     query = sql.SQL("select t::text from {} as t" if obj.kind == "relation" else "select t::text from {}() as t")
     with probe.sim.transaction():
         for tc in probe.contracts.values():
-            if tc.tenant and probe._primary_keys.get(tc.table):
+            if tc.tenant and probe.primary_keys.get(tc.table):
                 probe.seed(tc)
         response = probe.sim.attempt(probe.identity(who), query.format(target))
     strangers = [r[0] for r in response.rows if probe.other in r[0] or (who != "tenant" and probe.own in r[0])]
@@ -66,15 +53,3 @@ def probe_leak(probe: Probe, obj: Exposed, who: str) -> CheckResult:
                            f"{who} reads {len(strangers)} rows of another tenant through {obj.kind} {obj.label}",
                            {**evidence, "sample": strangers[0][:200]})
     return CheckResult(CHECK_ID, Outcome.PASSED, obj.label, f"{who}: no row of another tenant", evidence)
-
-
-def run_contract(dsn: str, contracts: dict[str, TableContract]) -> list[CheckResult]:
-    """The whole contract outside pytest: every table x identity x command case, then the leak probes."""
-    simulator = Simulator(dsn)
-    try:
-        probe = Probe(simulator, contracts)
-        results = [probe.run(case) for case in cases(contracts)]
-        return results + [probe_leak(probe, obj, who) for obj in exposed_objects(simulator.conn)
-                          for who in LEAK_IDENTITIES]
-    finally:
-        simulator.close()

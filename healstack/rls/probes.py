@@ -25,6 +25,7 @@ from healstack.rls.simulator import (
     service_role,
     tenant_user,
 )
+from healstack.sqlfiles import query
 
 IDENTITIES = ("tenant", "anonymous", "anon", "service_role")
 TENANT_ACTIONS = ("select", "insert_own", "insert_other", "update_own", "update_other", "reassign",
@@ -89,19 +90,14 @@ class Probe:
         return identity_for(who, self.own, self.other)
 
     @cached_property
-    def _primary_keys(self) -> dict[str, tuple[str, ...]]:
+    def primary_keys(self) -> dict[str, tuple[str, ...]]:
         """Each public table's primary key columns, in key order."""
-        rows = self.sim.conn.execute(
-            "select c.relname, array(select a.attname::text from pg_attribute a"
-            " where a.attrelid = c.oid and a.attnum = any(i.indkey)"
-            " order by array_position(i.indkey::int2[], a.attnum)) from pg_class c"
-            " join pg_index i on i.indrelid = c.oid and i.indisprimary"
-            " where c.relnamespace = 'public'::regnamespace").fetchall()
+        rows = self.sim.conn.execute(query("healstack.rls", "primary_keys")).fetchall()
         return {name: tuple(columns) for name, columns in rows}
 
     def key(self, table: str) -> sql.Composable:
         """A row's primary key as one text value: the column itself, or the row of its columns."""
-        columns = [sql.Identifier(c) for c in self._primary_keys[table]]
+        columns = [sql.Identifier(c) for c in self.primary_keys[table]]
         if len(columns) == 1:
             return sql.SQL("{}::text").format(columns[0])
         return sql.SQL("row({})::text").format(sql.SQL(", ").join(columns))
@@ -148,7 +144,7 @@ class Probe:
             return sql.SQL("update {} set {} = %s where {} = any(%s)").format(
                 table, sql.Identifier(tc.tenant), pk), [self.other, keys[self.own]]
         if verb == "update":
-            column = sql.Identifier(tc.update_column or self._primary_keys[tc.table][0])
+            column = sql.Identifier(tc.update_column or self.primary_keys[tc.table][0])
             return sql.SQL("update {} set {} = {} where {} = any(%s)").format(
                 table, column, column, pk), [target_keys]
         return sql.SQL("delete from {} where {} = any(%s)").format(table, pk), [target_keys]
@@ -156,7 +152,7 @@ class Probe:
     def run(self, case: Case) -> CheckResult:
         tc = self.contracts[case.table]
         where = f"public.{case.table}"
-        if not self._primary_keys.get(case.table):
+        if not self.primary_keys.get(case.table):
             return CheckResult(CHECK_ID, Outcome.NOT_EVALUATED, where,
                                f"{case.who} {case.action}: probes need a primary key")
         want = expectation(tc, case)

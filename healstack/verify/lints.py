@@ -1,7 +1,7 @@
 """Static security and performance lints over the live catalog (Supabase splinter's set, and more).
 
-Each lint has an id, a level (error fails, warn warns), a one-line remediation, and can be waived per
-object in a committed waiver file with a reason.
+Each lint is a finder under a registry id (healstack/registry.py: name, severity, remedy); an error fails,
+a warning warns, and a finding can be waived per object in a committed waiver file with a reason.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from healstack import catalog
+from healstack import catalog, registry
 from healstack.errors import ConfigError
+from healstack.registry import CheckSpec
 from healstack.results import CheckResult, Outcome
 from healstack.verify.policy_expr import analyse
 
@@ -193,47 +194,37 @@ def _relation_in_api(kind: str, what: str) -> Callable[[Facts], Iterator[Finding
 
 @dataclass(frozen=True)
 class Lint:
+    """A lint's finder; its name, severity and remedy are its registry entry's."""
+
     id: str
-    name: str
-    level: str
-    remediation: str
     find: Callable[[Facts], Iterator[Finding]]
 
+    @property
+    def spec(self) -> CheckSpec:
+        return registry.spec(self.id)
 
-LINTS = [Lint(*spec) for spec in (
-    ("HS401", "rls_disabled_in_public", "error", "alter table ... enable row level security", _rls_disabled_in_public),
-    ("HS402", "policy_exists_rls_disabled", "error", "enable row level security on the table",
-     _policy_exists_rls_disabled),
-    ("HS403", "rls_enabled_no_policy", "warn", "add the policies the API roles need", _rls_enabled_no_policy),
-    ("HS404", "rls_not_forced", "warn", "alter table ... force row level security", _rls_not_forced),
-    ("HS405", "always_true_policy", "error", "compare the row's tenant with the caller's claim",
-     _always_true_policy),
-    ("HS406", "write_policy_without_check", "error", "add WITH CHECK (...) to the policy",
-     _write_policy_without_check),
-    ("HS407", "policy_uses_user_metadata", "error", "read claims from app_metadata instead",
-     _policy_uses_user_metadata),
-    ("HS408", "security_definer_view", "error", "alter view ... set (security_invoker = true)",
-     _security_definer_view),
-    ("HS409", "security_definer_function_exposed", "error",
-     "revoke execute from anon, authenticated, public, or make it SECURITY INVOKER", _definer_function_exposed),
-    ("HS410", "function_search_path_mutable", "warn", "alter function ... set search_path = ''",
-     _mutable_search_path),
-    ("HS411", "auth_rls_initplan", "warn", "wrap the call: (select auth.uid())", _auth_per_row),
-    ("HS412", "unindexed_foreign_key", "warn", "create an index on the foreign key's columns",
-     _index_finding("unindexed_fk", "foreign key without a covering index: {detail}")),
-    ("HS413", "duplicate_index", "warn", "drop one of the two identical indexes",
-     _index_finding("duplicate_index", "duplicates index {detail}")),
-    ("HS414", "no_primary_key", "warn", "add a primary key", _no_primary_key),
-    ("HS415", "extension_in_public", "warn", "install extensions in schema extensions", _extension_in_public),
-    ("HS416", "invalid_index", "error", "reindex index concurrently ...", _invalid_index),
-    ("HS417", "auth_users_exposed", "error", "do not expose auth.users through a view in an API schema",
-     _auth_users_exposed),
-    ("HS418", "multiple_permissive_policies", "warn", "merge the policies into one per role and command",
-     _multiple_permissive),
-    ("HS419", "materialized_view_in_api", "warn", "revoke select from anon, authenticated",
-     _relation_in_api("m", "materialized view")),
-    ("HS420", "foreign_table_in_api", "warn", "revoke access from anon, authenticated",
-     _relation_in_api("f", "foreign table")),
+
+LINTS = [Lint(*pair) for pair in (
+    ("HS401", _rls_disabled_in_public),
+    ("HS402", _policy_exists_rls_disabled),
+    ("HS403", _rls_enabled_no_policy),
+    ("HS404", _rls_not_forced),
+    ("HS405", _always_true_policy),
+    ("HS406", _write_policy_without_check),
+    ("HS407", _policy_uses_user_metadata),
+    ("HS408", _security_definer_view),
+    ("HS409", _definer_function_exposed),
+    ("HS410", _mutable_search_path),
+    ("HS411", _auth_per_row),
+    ("HS412", _index_finding("unindexed_fk", "foreign key without a covering index: {detail}")),
+    ("HS413", _index_finding("duplicate_index", "duplicates index {detail}")),
+    ("HS414", _no_primary_key),
+    ("HS415", _extension_in_public),
+    ("HS416", _invalid_index),
+    ("HS417", _auth_users_exposed),
+    ("HS418", _multiple_permissive),
+    ("HS419", _relation_in_api("m", "materialized view")),
+    ("HS420", _relation_in_api("f", "foreign table")),
 )]
 
 
@@ -255,13 +246,14 @@ def load_waivers(path: Path) -> dict[tuple[str, str], str]:
 
 
 def run_lint(lint: Lint, facts: Facts, waivers: dict[tuple[str, str], str]) -> list[CheckResult]:
+    spec = lint.spec
     results = []
-    failing = Outcome.FAILED if lint.level == "error" else Outcome.WARNED
     for obj, message, evidence in lint.find(facts):
-        evidence = {**evidence, "lint": lint.name, "level": lint.level, "remediation": lint.remediation}
+        evidence = {**evidence, "lint": spec.name, "level": spec.severity.value, "remediation": spec.remedy}
         reason = waivers.get((lint.id, obj))
         if reason:
             results.append(CheckResult(lint.id, Outcome.PASSED, obj, f"waived: {reason} ({message})", evidence))
         else:
-            results.append(CheckResult(lint.id, failing, obj, f"{message}; fix: {lint.remediation}", evidence))
-    return results or [CheckResult(lint.id, Outcome.PASSED, lint.name, "no findings")]
+            results.append(CheckResult(lint.id, spec.severity.outcome(), obj, f"{message}; fix: {spec.remedy}",
+                                       evidence))
+    return results or [CheckResult(lint.id, Outcome.PASSED, spec.name, "no findings")]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import tempfile
-from pathlib import Path
 
 from healstack import catalog
 from healstack.config import Settings
@@ -16,7 +13,8 @@ from healstack.migrate.runner import apply
 
 
 def _build(dsn: str, settings: Settings) -> catalog.Snapshot:
-    apply(dsn, settings, say=lambda _line: None)
+    # the reference build is scaffolding: no evidence of its own apply is written
+    apply(dsn, settings)
     with connect(dsn) as conn:
         return catalog.take(conn)
 
@@ -27,14 +25,12 @@ def reference_snapshot(settings: Settings, target_dsn: str | None = None) -> cat
     The reference is built on the target's own server when it allows CREATE DATABASE, so both sides
     are deparsed by the same Postgres version; otherwise on an embedded server.
     """
-    # The reference build's own apply evidence is scaffolding, not the run's evidence.
-    quiet = dataclasses.replace(settings, reports_dir=Path(tempfile.mkdtemp(prefix="healstack-ref-")))
     if target_dsn:
         try:
             with throwaway_database(target_dsn, f"healstack_reference_{os.getpid()}") as dsn:
-                return _build(dsn, quiet)
+                return _build(dsn, settings)
         except ConfigError as e:
             if "CREATEDB" not in str(e):
                 raise
     with embedded_server(settings.pg_bindir) as server:
-        return _build(server.dsn(), quiet)
+        return _build(server.dsn(), settings)

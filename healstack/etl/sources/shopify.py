@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from etl.http import SourceClient
-from etl.sources import TORONTO, Page, Window, env
+from healstack.etl.http import SourceClient
+from healstack.etl.sources import TORONTO, Page, Window, env
 
 OVERLAP = timedelta(minutes=10)  # orders updated while the last run paged are pulled again
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 from psycopg import sql
 
-from etl.loader import SPECS, Counts, Loader, load_cursor, lock_source, save_cursor
-from etl.sources import TORONTO, Window
 from healstack.db import connect
+from healstack.etl.loader import SPECS, Counts, Loader, load_cursor, lock_source, save_cursor
+from healstack.etl.sources import TORONTO, Window
 from healstack.redact import redact
 
 Progress = Callable[[Counts], None]

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from etl.http import Failure, SourceClient, http_status_failure
-from etl.sources import TORONTO, Page, Window, env
+from healstack.etl.http import Failure, SourceClient, http_status_failure
+from healstack.etl.sources import TORONTO, Page, Window, env
 
 RATE_LIMIT, TRANSIENT = 40100, {40200, 40201, 40202, 50000, 50002}
 AUTH = {40001, 40002, 40104, 40105}

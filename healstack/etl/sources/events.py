@@ -8,8 +8,8 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from etl.http import SourceClient
-from etl.sources import TORONTO, Page, Window, env
+from healstack.etl.http import SourceClient
+from healstack.etl.sources import TORONTO, Page, Window, env
 
 
 @dataclass(frozen=True)

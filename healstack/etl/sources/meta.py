@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from etl.http import Failure, SourceClient, http_status_failure
-from etl.sources import TORONTO, Page, Window, env
+from healstack.etl.http import Failure, SourceClient, http_status_failure
+from healstack.etl.sources import TORONTO, Page, Window, env
 
 # Throttling and transient errors arrive as HTTP 400 with these codes (and is_transient).
 THROTTLE_CODES = {4, 17, 613, *range(80000, 80015)}

@@ -1,4 +1,4 @@
-"""`python -m etl pull|backfill|metrics`: bad input is one line and a non-zero exit, never a traceback."""
+"""`healstack etl pull|backfill|metrics`: bad input is one line and a non-zero exit, never a traceback."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from etl.loader import Counts
-from etl.run import run_source
-from etl.sources import TORONTO, Window
-from etl.sources.events import EventsSource
-from etl.sources.meta import MetaSource
-from etl.sources.shopify import ShopifySource
-from etl.sources.tiktok import TikTokSource
 from healstack.config import Settings
 from healstack.db import connect
 from healstack.errors import ConfigError, HealstackError
+from healstack.etl.loader import Counts
+from healstack.etl.run import run_source
+from healstack.etl.sources import TORONTO, Window
+from healstack.etl.sources.events import EventsSource
+from healstack.etl.sources.meta import MetaSource
+from healstack.etl.sources.shopify import ShopifySource
+from healstack.etl.sources.tiktok import TikTokSource
 from healstack.redact import redact
 from healstack.target import open_target
 
@@ -35,7 +35,7 @@ def _date(value: str, name: str) -> date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m etl", description=__doc__)
+    parser = argparse.ArgumentParser(prog="healstack etl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     pull = sub.add_parser("pull", help="pull one source (or all) into the target")
     pull.add_argument("source", choices=[*SOURCES, "all"])
@@ -78,7 +78,7 @@ def _pull(dsn: str, names: list[str], window: Window, dry_run: bool, progress: b
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = Settings.for_cli()
         today = datetime.now(ZoneInfo(TORONTO)).date()
         with open_target(settings, migrated=True) as target:
             if args.command == "pull":

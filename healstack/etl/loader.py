@@ -17,8 +17,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from xxhash import xxh3_128_digest
 
-from etl.copy_text import copy_line
 from healstack.errors import ConfigError
+from healstack.etl.copy_text import copy_line
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,171 @@
+"""Every check healstack runs, declared once: id, phase, name, title, default severity, what it guards, remedy.
+
+The lints, the apply phase, the report and the README's tables all read this registry (a test keeps the
+README in step with it). Data-quality rules are the one family declared elsewhere: each rule's own file is
+its declaration (id, severity, owner, file:line), and its results carry the rule id.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from healstack.results import Severity
+
+
+class Phase(enum.StrEnum):
+    """The runbook's phases, in the order a rehearsal runs them; each is a pytest marker of the same name."""
+
+    PREFLIGHT = "preflight"
+    APPLY = "apply"
+    ROLLBACK = "rollback"
+    PARITY = "parity"
+    LINTS = "lints"
+    RLS = "rls"
+    ETL = "etl"
+    DQ = "dq"
+    HEALTH = "health"
+    DOCTOR = "doctor"
+
+    @property
+    def order(self) -> int:
+        return list(Phase).index(self)
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    phase: Phase
+    name: str          # a stable slug, e.g. rls_disabled_in_public
+    title: str         # what a failure means, in a few words
+    severity: Severity  # default severity of a finding
+    guards: str        # the defect this check exists to catch
+    remedy: str        # what to do about a finding
+
+
+_E, _W, _I = Severity.ERROR, Severity.WARN, Severity.INFO
+_A, _R, _P, _L, _S = Phase.APPLY, Phase.ROLLBACK, Phase.PARITY, Phase.LINTS, Phase.RLS
+
+_SPECS = (
+    # migration safety lint (apply): a statement that destroys data or locks a busy table
+    CheckSpec("HS000", _A, "migration_clean", "migration file has no unsafe statement", _I,
+              "a file passing the safety lint", "nothing to do"),
+    CheckSpec("HS001", _A, "destructive-drop", "DROP TABLE/SCHEMA/COLUMN or TRUNCATE", _E,
+              "data destroyed by a forward migration",
+              "never drop a table, schema or column in a forward migration; deprecate it"),
+    CheckSpec("HS002", _A, "alter-column-type", "ALTER COLUMN TYPE on an existing table", _E,
+              "a table rewritten under an exclusive lock", "add a new column, backfill it, and switch readers over"),
+    CheckSpec("HS003", _A, "index-not-concurrent", "non-concurrent CREATE INDEX on an existing table", _E,
+              "writes blocked while an index builds",
+              "use CREATE INDEX CONCURRENTLY in a file marked '-- healstack: no-transaction'"),
+    CheckSpec("HS004", _A, "volatile-default", "ADD COLUMN with a volatile default", _E,
+              "a table rewritten to fill a new column",
+              "add the column without a default, backfill in batches, then set it"),
+    CheckSpec("HS005", _A, "set-not-null-unvalidated", "SET NOT NULL without a validated check", _E,
+              "a full scan under an exclusive lock",
+              "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT it, then SET NOT NULL"),
+    CheckSpec("HS006", _A, "missing-if-not-exists", "a CREATE without IF NOT EXISTS / OR REPLACE", _E,
+              "a migration that fails when run twice",
+              "use IF NOT EXISTS / OR REPLACE, or guard the statement in a DO block checking the catalog"),
+    CheckSpec("HS007", _A, "concurrently-in-transaction", "CONCURRENTLY in a transactional file", _E,
+              "a migration Postgres refuses to run", "mark the file '-- healstack: no-transaction'"),
+    # apply: the action and the ledger
+    CheckSpec("HS100", _A, "migrations_applied_now", "pending migrations applied", _E,
+              "a migration that fails to apply", "fix the statement the error names; nothing of that file was kept"),
+    CheckSpec("HS101", _A, "applied_migration_vanished", "an applied migration's file is gone", _E,
+              "history rewritten behind the database's back", "restore the file from version control"),
+    CheckSpec("HS102", _A, "applied_migration_edited", "an applied migration's file changed", _E,
+              "a database that no longer matches its files",
+              "restore the applied file and put the change in a new migration"),
+    CheckSpec("HS103", _A, "untracked_objects", "objects of a pending migration already exist", _W,
+              "changes applied by hand, outside the ledger", "compare with the migration, then apply it"),
+    CheckSpec("HS104", _A, "migration_pending", "a migration is not applied to the target", _E,
+              "a target behind its migrations", "run healstack apply"),
+    CheckSpec("HS105", _A, "stack_healthcheck", "the stack's own healthcheck function reports a problem", _E,
+              "a problem the stack's own healthcheck function knows about",
+              "fix what the function reports (configure it as healthcheck in [tool.healstack])"),
+    # rollback rehearsal
+    CheckSpec("HS201", _R, "rollback_missing", "a migration has no rollback file", _E,
+              "a change that cannot be undone", "write NNNN_name.rollback.sql undoing the migration exactly"),
+    CheckSpec("HS202", _R, "rollback_inexact", "the rollback does not restore the catalog", _E,
+              "a rollback that leaves objects behind or removes too much",
+              "make the rollback undo exactly what the migration creates"),
+    CheckSpec("HS203", _R, "reapply_diverges", "re-applying after a rollback gives another schema", _E,
+              "a migration that does not converge", "make the migration idempotent and its rollback exact"),
+    # schema parity
+    CheckSpec("HS300", _P, "schema_matches", "the live schema matches migrations/", _I,
+              "nothing: the summary of a clean parity run", "nothing to do"),
+    CheckSpec("HS301", _P, "object_missing", "an object the migrations create is missing", _E,
+              "drift: an object dropped by hand", "run healstack delta and apply what it writes"),
+    CheckSpec("HS302", _P, "object_unexpected", "an object no migration creates", _E,
+              "drift: an object created by hand", "put it in a migration, or remove it by hand"),
+    CheckSpec("HS303", _P, "object_different", "an object differs from what the migrations create", _E,
+              "drift: an object altered by hand", "run healstack delta and apply what it writes"),
+    # security and performance lints of the live catalog (Supabase splinter's set, and more)
+    CheckSpec("HS401", _L, "rls_disabled_in_public", "RLS disabled on a table the API roles can reach", _E,
+              "every row readable through the API", "alter table ... enable row level security"),
+    CheckSpec("HS402", _L, "policy_exists_rls_disabled", "policies exist but RLS is disabled", _E,
+              "policies that look enforced but are not", "enable row level security on the table"),
+    CheckSpec("HS403", _L, "rls_enabled_no_policy", "RLS enabled but no policy", _W,
+              "a table the API can never use", "add the policies the API roles need"),
+    CheckSpec("HS404", _L, "rls_not_forced", "RLS not forced where the owner does not bypass it", _W,
+              "the owner reading every row through its own functions", "alter table ... force row level security"),
+    CheckSpec("HS405", _L, "always_true_policy", "a policy that admits every row to the API roles", _E,
+              "a tenant reading or writing other tenants' rows", "compare the row's tenant with the caller's claim"),
+    CheckSpec("HS406", _L, "write_policy_without_check", "INSERT/UPDATE policy without WITH CHECK", _E,
+              "new rows written for another tenant", "add WITH CHECK (...) to the policy"),
+    CheckSpec("HS407", _L, "policy_uses_user_metadata", "a policy reads user_metadata", _E,
+              "a tenant claim users can edit for themselves", "read claims from app_metadata instead"),
+    CheckSpec("HS408", _L, "security_definer_view", "a view runs as its owner over RLS tables", _E,
+              "RLS bypassed through a view", "alter view ... set (security_invoker = true)"),
+    CheckSpec("HS409", _L, "security_definer_function_exposed", "SECURITY DEFINER function executable by the API", _E,
+              "RLS bypassed through a function",
+              "revoke execute from anon, authenticated, public, or make it SECURITY INVOKER"),
+    CheckSpec("HS410", _L, "function_search_path_mutable", "a function's search_path is not pinned", _W,
+              "callers shadowing the objects a function uses", "alter function ... set search_path = ''"),
+    CheckSpec("HS411", _L, "auth_rls_initplan", "auth.uid()/auth.jwt()/current_setting() evaluated per row", _W,
+              "policies that cost a function call per row", "wrap the call: (select auth.uid())"),
+    CheckSpec("HS412", _L, "unindexed_foreign_key", "a foreign key without a covering index", _W,
+              "deletes and joins scanning the referencing table", "create an index on the foreign key's columns"),
+    CheckSpec("HS413", _L, "duplicate_index", "two identical indexes", _W,
+              "writes maintaining the same index twice", "drop one of the two identical indexes"),
+    CheckSpec("HS414", _L, "no_primary_key", "a table without a primary key", _W,
+              "rows that cannot be addressed, replicated or de-duplicated", "add a primary key"),
+    CheckSpec("HS415", _L, "extension_in_public", "an extension installed in public", _W,
+              "extension objects exposed by the API", "install extensions in schema extensions"),
+    CheckSpec("HS416", _L, "invalid_index", "an invalid index (a failed concurrent build)", _E,
+              "an index maintained on every write and never used", "reindex index concurrently ..."),
+    CheckSpec("HS417", _L, "auth_users_exposed", "auth.users exposed through a view", _E,
+              "users' emails and metadata readable through the API",
+              "do not expose auth.users through a view in an API schema"),
+    CheckSpec("HS418", _L, "multiple_permissive_policies", "several permissive policies for one role and command", _W,
+              "every policy evaluated for every row", "merge the policies into one per role and command"),
+    CheckSpec("HS419", _L, "materialized_view_in_api", "a materialized view the API roles can read", _W,
+              "rows readable without RLS", "revoke select from anon, authenticated"),
+    CheckSpec("HS420", _L, "foreign_table_in_api", "a foreign table the API roles can reach", _W,
+              "rows readable without RLS", "revoke access from anon, authenticated"),
+    # the RLS contract, proven by behaviour
+    CheckSpec("HS501", _S, "rls_contract_case",
+              "an identity can do what the contract forbids, or not what it allows", _E,
+              "a tenant reading or writing another tenant's rows; a user locked out of their own",
+              "change the table's policies or grants until the case behaves as contracted"),
+    CheckSpec("HS502", _S, "rls_leak", "a view or SECURITY DEFINER function returns another tenant's rows", _E,
+              "tenant isolation bypassed through an object RLS does not cover",
+              "make the view security_invoker, or the function SECURITY INVOKER / not executable by the API"),
+    CheckSpec("HS503", _S, "rls_contract_coverage", "a table the RLS contract does not cover", _E,
+              "a new table reaching production with nobody saying who may read it",
+              "add the table to the RLS contract (healstack rls scaffold writes a start)"),
+)
+
+CHECKS: dict[str, CheckSpec] = {spec.id: spec for spec in _SPECS}
+
+
+def spec(check_id: str) -> CheckSpec:
+    """The declaration of one check; an unknown id is a bug, never user input."""
+    return CHECKS[check_id]
+
+
+def phase_of(check_id: str, default: Phase = Phase.DQ) -> Phase:
+    """The phase a check belongs to; ids not in the registry are data-quality rule ids."""
+    found = CHECKS.get(check_id)
+    return found.phase if found else default

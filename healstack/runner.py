@@ -1,0 +1,65 @@
+"""How the CLI runs guardrails: through pytest, in this process, with the run it prepared (settings resolved,
+target open), so the CLI, nox and `pytest --pyargs healstack.checks` yield the same records and exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import pytest
+
+from healstack.config import Settings
+from healstack.dq.rules import load_rules
+from healstack.migrate.files import discover
+from healstack.plugin import PresetRun
+from healstack.registry import Phase
+from healstack.rls.contract import load_contract
+from healstack.run import Actions, Run
+from healstack.verify.lints import load_waivers
+
+NO_ACTIONS = Actions()
+
+
+def check_declarations(settings: Settings) -> None:
+    """Read every declaration the checks will read, so bad input is one line before anything runs."""
+    discover(settings.migrations_dir)
+    load_waivers(settings.lint_waivers)
+    if settings.rls_contract.exists() or "rls_contract" in settings.explicit:
+        load_contract(settings.rls_contract)
+    if settings.dq_rules.exists() or "dq_rules" in settings.explicit:
+        load_rules(settings.dq_rules)
+
+
+def project_checks(settings: Settings) -> list[str]:
+    """The project's own guardrails (test_*.py in its checks directory), run beside healstack's."""
+    directory = settings.checks_dir
+    return [str(directory)] if directory.is_dir() and any(directory.glob("test_*.py")) else []
+
+
+def pytest_args(settings: Settings, phases: Sequence[Phase] | None) -> list[str]:
+    # --assert=plain: healstack is imported before pytest starts, so pytest could not rewrite its asserts
+    # (and would warn); the checks judge results, not assert statements
+    args = ["--pyargs", "healstack.checks", *project_checks(settings), "--rootdir", str(settings.root),
+            "-p", "no:cacheprovider", "--assert=plain"]
+    if phases:
+        args += ["-m", " or ".join(p.value for p in phases)]
+    return args
+
+
+def run_guardrails(settings: Settings, *, phases: Sequence[Phase] | None = None, actions: Actions = NO_ACTIONS,
+                   keep: bool = False, extra: Sequence[str] = ()) -> int:
+    """Run the guardrails of ``phases`` (all when None) after ``actions``; pytest's exit code, with
+    healstack's meanings (README "Exit codes")."""
+    check_declarations(settings)
+    run = Run(settings, actions, keep=keep)
+    try:
+        target = run.target()  # bad input and an unreachable target stop here, as one line
+        print(f"healstack: run {run.id} on {target.description}", flush=True)
+        code = int(pytest.main([*pytest_args(settings, phases), *extra], plugins=[PresetRun(run)]))
+        hint = target.stop_hint()
+        if keep and hint:
+            print(f"healstack: embedded server left running; stop it with: {hint}")
+        sys.stdout.flush()
+        return code
+    finally:
+        run.close()
