@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from healstack import __version__
+from healstack import __version__, registry
 from healstack.config import Settings
 from healstack.context import Context
 from healstack.delta import render_delta
@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("verify", help="every guardrail against the target, changing nothing")
     sub.add_parser("dq", help="the data-quality rules alone")
     sub.add_parser("lint", help="migration safety lint of the files alone (no database)")
+    sub.add_parser("checks", help="list every check healstack runs: id, phase, severity, meaning")
 
     p_rls = sub.add_parser("rls", help="the RLS contract")
     rls_sub = p_rls.add_subparsers(dest="rls_command", required=True, metavar="RLS_COMMAND")
@@ -106,6 +107,9 @@ def _cmd_delta(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
+    if args.command == "checks":
+        print("\n".join(registry.markdown_table()))
+        return 0
     if args.command == "etl":
         from healstack.etl.cli import main as etl_main  # the ETL's own parser takes the rest
         return etl_main(extra)

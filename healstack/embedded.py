@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from healstack.errors import ConfigError
 
@@ -71,10 +72,11 @@ class _RunAs:
                               "exist (set HEALSTACK_PG_OS_USER)") from e
         return cls(name, entry.pw_uid, entry.pw_gid)
 
-    def kwargs(self) -> dict[str, object]:
-        if self.name is None:
-            return {}
-        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+    def run(self, args: list[str], **options: Any) -> subprocess.CompletedProcess[Any]:
+        """subprocess.run(), as the unprivileged user when there is one (None changes nothing)."""
+        switch = self.name is not None
+        return subprocess.run(args, user=self.uid if switch else None, group=self.gid if switch else None,
+                              extra_groups=[] if switch else None, **options)
 
     def own(self, path: Path) -> None:
         if self.name is not None:
@@ -111,8 +113,7 @@ def _usable_bindir(bindir: Path, run_as: _RunAs) -> Path:
 
 def _can_run(bindir: Path, run_as: _RunAs) -> bool:
     try:
-        subprocess.run([str(bindir / "postgres"), "-V"], check=True, capture_output=True, timeout=30,
-                       cwd="/", **run_as.kwargs())  # type: ignore[call-overload]
+        run_as.run([str(bindir / "postgres"), "-V"], check=True, capture_output=True, timeout=30, cwd="/")
     except (OSError, subprocess.SubprocessError):
         return False
     return True
@@ -143,11 +144,10 @@ class EmbeddedServer:
 
     def _run(self, *args: str) -> str:
         try:
-            done = subprocess.run([str(self.bindir / args[0]), *args[1:]], capture_output=True, text=True,
-                                  check=True, cwd=self.base, timeout=120,
-                                  env={"LC_ALL": "C", "LANG": "C", "HOME": str(self.base),
-                                       "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                                  **self._run_as.kwargs())  # type: ignore[call-overload]
+            done = self._run_as.run([str(self.bindir / args[0]), *args[1:]], capture_output=True, text=True,
+                                    check=True, cwd=self.base, timeout=120,
+                                    env={"LC_ALL": "C", "LANG": "C", "HOME": str(self.base),
+                                         "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
         except subprocess.CalledProcessError as e:
             log = self.base / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""

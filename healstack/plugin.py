@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
 import pytest
@@ -54,7 +54,7 @@ class RunHolder:
         return self.run
 
 
-def stop(error: HealstackError) -> None:
+def stop(error: HealstackError) -> NoReturn:
     """Bad input or an unreachable target ends the session at once, with one line and healstack's exit code."""
     pytest.exit(f"healstack: error: {redact(str(error))}", returncode=int(ExitCode.BAD_INPUT)
                 if error.exit_code == ExitCode.BAD_INPUT else error.exit_code)
@@ -130,7 +130,6 @@ def healstack_target(healstack_run: Run) -> Target:
         return healstack_run.target()
     except HealstackError as e:
         stop(e)
-        raise
 
 
 @pytest.fixture(scope="session")

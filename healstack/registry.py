@@ -169,3 +169,9 @@ def phase_of(check_id: str, default: Phase = Phase.DQ) -> Phase:
     """The phase a check belongs to; ids not in the registry are data-quality rule ids."""
     found = CHECKS.get(check_id)
     return found.phase if found else default
+
+
+def markdown_table() -> list[str]:
+    """The registry as the README's table (a test keeps the README equal to it)."""
+    lines = ["| id | phase | severity | a finding means |", "|---|---|---|---|"]
+    return lines + [f"| {s.id} | {s.phase.value} | {s.severity.value} | {s.title} |" for s in CHECKS.values()]

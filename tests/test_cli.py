@@ -106,12 +106,13 @@ def test_rollback_rehearsal_command(pg_server, tmp_path):
 
 def test_verify_and_delta_exit_codes(migrated_db, tmp_path):
     env = {"DATABASE_URL": migrated_db}
-    assert _run("--reports", str(tmp_path), "verify", env=env).returncode == 0
+    # pytest's own arguments pass through: `healstack verify -m parity` checks parity alone
+    assert _run("--reports", str(tmp_path), "verify", "-m", "parity", env=env).returncode == 0
     clean = _run("--reports", str(tmp_path), "delta", env=env)
     assert clean.returncode == 0 and "no difference" in clean.stderr
     with connect(migrated_db, autocommit=True) as conn:
         conn.execute("drop index public.idx_metrics_day")
-    broken = _run("--reports", str(tmp_path), "verify", env=env)
+    broken = _run("--reports", str(tmp_path), "verify", "-m", "parity", env=env)
     assert broken.returncode == 1 and "HS301" in broken.stdout
     out = tmp_path / "delta.sql"
     written = _run("--reports", str(tmp_path), "delta", "--out", str(out), env=env)

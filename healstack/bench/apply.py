@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from pathlib import Path
 
 from psycopg import sql
@@ -47,7 +48,7 @@ def run(settings: Settings, bindirs: dict[str, Path]) -> Path:
     rows = ["| Postgres | cold start, median of 5 (s) | target | clone, median of 5 (ms) | target | samples |",
             "|---|---|---|---|---|---|"]
     for label, bindir in bindirs.items():
-        cold, cold_samples = median_of(RUNS, lambda b=bindir: _cold_start(b, settings))
+        cold, cold_samples = median_of(RUNS, partial(_cold_start, bindir, settings))
         clone, clone_samples = _clone_times(bindir, settings)
         cold_verdict = "met" if cold <= COLD_START_TARGET_S else "MISSED"
         clone_verdict = "met" if clone * 1000 <= CLONE_TARGET_MS else "MISSED"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from psycopg.conninfo import conninfo_to_dict
 from healstack.bench import BENCH_SERVER, median_of, run_side, settle, timed, write_report
 from healstack.config import Settings
 from healstack.db import connect, create_database
-from healstack.dq.rules import load_table_file
+from healstack.dq.rules import RuleType, load_table_file
 from healstack.dq.runner import run_rules
 from healstack.embedded import EmbeddedServer, default_bindir
 
@@ -103,10 +104,11 @@ def run(settings: Settings) -> Path:
             settle(conn)  # or the checkpointer writes the load's dirty buffers during the first measures
             baseline, base_samples = median_of(3, lambda: _seq_count(conn))
             together, samples = median_of(3, lambda: timed(lambda: run_rules(conn, rules)))
-            separate, _ = median_of(3, lambda: sum(timed(lambda r=r: run_rules(conn, [r])) for r in rules))
-            row_level = [r for r in rules if r.type != "unique"]
+            separate, _ = median_of(3, lambda: sum(timed(partial(run_rules, conn, [r])) for r in rules))
+            row_level = [r for r in rules if r.type != RuleType.UNIQUE]
+            duplicates = [r for r in rules if r.type == RuleType.UNIQUE]
             scan_only, _ = median_of(3, lambda: timed(lambda: run_rules(conn, row_level)))
-            dup_only, _ = median_of(3, lambda: timed(lambda: run_rules(conn, [r for r in rules if r.type == "unique"])))
+            dup_only, _ = median_of(3, lambda: timed(lambda: run_rules(conn, duplicates)))
             results = run_rules(conn, rules)
         soda = _soda(dsn, baseline, together)
     finally:

@@ -4,8 +4,10 @@ end-to-end pull from respx-served pages."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,7 @@ class MemorySource:
     def __init__(self, rows: list[dict[str, Any]]) -> None:
         self.rows, self.client = rows, _Client()
 
-    def pages(self, window: Window, cursor: dict[str, Any] | None):  # type: ignore[no-untyped-def]
+    def pages(self, window: Window, cursor: dict[str, Any] | None) -> Iterator[Page]:
         for start in range(0, len(self.rows), PAGE):
             yield Page(self.rows[start:start + PAGE], {"offset": start + PAGE})
 
@@ -132,20 +134,20 @@ def run(settings: Settings) -> Path:
         template = create_database(server.dsn(), "etl_template")
         apply(template, settings)
         raw, _ = median_of(3, lambda: _raw_copy(template, rows))
-        lines = b"".join(copy_line(tuple(row.values())) + b"\n" for row in rows)
-        server_raw, _ = median_of(3, lambda: _raw_copy(template, rows, lines))
-        del lines
+        formatted = b"".join(copy_line(tuple(row.values())) + b"\n" for row in rows)
+        server_raw, _ = median_of(3, lambda: _raw_copy(template, rows, formatted))
+        formatted = b""  # a few hundred MB, no longer needed
         firsts, reruns, written = [], [], []
         for n in range(3):
             dsn = create_database(server.dsn(), f"etl_{n}", template="etl_template")
             with connect(dsn, autocommit=True) as conn:
                 settle(conn)
-                firsts.append(timed(lambda d=dsn: run_source(d, MemorySource(rows), window)))
+                firsts.append(timed(partial(run_source, dsn, MemorySource(rows), window)))
                 conn.execute("delete from public.etl_cursors")
                 conn.execute("vacuum analyze public.spend")  # as autovacuum would have, before the re-run
                 settle(conn)
                 before = _tuples_written(conn)
-                reruns.append(timed(lambda d=dsn: run_source(d, MemorySource(rows), window)))
+                reruns.append(timed(partial(run_source, dsn, MemorySource(rows), window)))
                 written.append(_tuples_written(conn) - before)
         floor_dsn = create_database(server.dsn(), "etl_floor", template="etl_template")
         with connect(floor_dsn, autocommit=True) as conn:

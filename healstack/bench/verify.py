@@ -8,7 +8,9 @@ import subprocess
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from healstack import catalog
@@ -37,7 +39,7 @@ def _schema_sql() -> str:
     return "\n".join(parts)
 
 
-def _damage(conn) -> None:  # type: ignore[no-untyped-def]
+def _damage(conn: psycopg.Connection[Any]) -> None:
     def ident(i: int) -> sql.Identifier:
         return sql.Identifier("bench", f"t{i:03d}")
     for i in range(MISSING_TABLES):

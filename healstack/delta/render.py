@@ -127,7 +127,7 @@ def create_sequence(rec: Record) -> str:
 
 
 def create_function(rec: Record) -> str:
-    return rec["definition"].rstrip() + ";"
+    return str(rec["definition"]).rstrip() + ";"
 
 
 def create_trigger(rec: Record) -> str:

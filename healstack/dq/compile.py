@@ -8,11 +8,12 @@ the primary key, and details (jsonb).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from psycopg import sql
 
-from healstack.dq.rules import Rule, TableFacts
+from healstack.dq.rules import Rule, RuleType, TableFacts
 
 SAMPLES = 20
 Query = tuple[sql.Composed, list[Any]]
@@ -51,22 +52,22 @@ def _window(rule: Rule, params: list[Any]) -> sql.Composable:
 def violation(rule: Rule, params: list[Any]) -> sql.Composable:
     """The condition a violating row meets, for the row-level rule types."""
     p, column = rule.params, _id(rule.params.get("column", ""))
-    if rule.type == "not_null":
+    if rule.type == RuleType.NOT_NULL:
         return sql.SQL("{} is null").format(column)
-    if rule.type == "accepted_values":
+    if rule.type == RuleType.ACCEPTED_VALUES:
         params.append([str(v) for v in p["values"]])
         return sql.SQL("{} is not null and {}::text <> all(%s::text[])").format(column, column)
-    if rule.type == "range":
+    if rule.type == RuleType.RANGE:
         bounds = []
         for key, op in (("min", "<"), ("max", ">")):
             if key in p:
                 params.append(p[key])
                 bounds.append(sql.SQL("{} {} %s").format(column, sql.SQL(op)))
         return sql.SQL("({})").format(sql.SQL(" or ").join(bounds) if bounds else sql.SQL("false"))
-    if rule.type == "regex":
+    if rule.type == RuleType.REGEX:
         params.append(p["pattern"])
         return sql.SQL("{} is not null and {}::text !~ %s").format(column, column)
-    if rule.type == "future_dates":
+    if rule.type == RuleType.FUTURE_DATES:
         return sql.SQL("{} > {}").format(column, _now_plus(float(p.get("tolerance_minutes", 5)) * 60, params))
     raise ValueError(f"{rule.type} is not a row-level violation")
 
@@ -78,6 +79,12 @@ def _where(rule: Rule, condition: Callable[[list[Any]], sql.Composable], params:
         return condition(params)
     window = _window(rule, params)
     return sql.SQL("{} and {}").format(window, condition(params))
+
+
+def _not_after_now(column: sql.Identifier) -> Callable[[list[Any]], sql.Composable]:
+    def condition(_params: list[Any]) -> sql.Composable:
+        return sql.SQL("{} <= now()").format(column)
+    return condition
 
 
 def row_scan(rules: list[Rule], facts: TableFacts) -> Query:
@@ -93,17 +100,17 @@ def row_scan(rules: list[Rule], facts: TableFacts) -> Query:
     for i, rule in enumerate(rules):
         if rule.window_column is not None:
             parts.append(sql.SQL("count(*) filter (where {}) as {}").format(_window(rule, params), _id(f"t{i}")))
-        if rule.type == "row_count":
+        if rule.type == RuleType.ROW_COUNT:
             continue
-        if rule.type == "freshness":
+        if rule.type == RuleType.FRESHNESS:
             column = _id(rule.params["column"])
             parts.append(sql.SQL("extract(epoch from now() - max({}) filter (where {})) / 3600 as {}").format(
-                column, _where(rule, lambda _, c=column: sql.SQL("{} <= now()").format(c), params), _id(f"f{i}")))
+                column, _where(rule, _not_after_now(column), params), _id(f"f{i}")))
             continue
         parts.append(sql.SQL("count(*) filter (where {}) as {}").format(
-            _where(rule, lambda ps, r=rule: violation(r, ps), params), _id(f"v{i}")))
+            _where(rule, partial(violation, rule), params), _id(f"v{i}")))
         parts.append(sql.SQL("(array_agg(ctid) filter (where {}))[1:{}] as {}").format(
-            _where(rule, lambda ps, r=rule: violation(r, ps), params), sql.Literal(SAMPLES), _id(f"c{i}")))
+            _where(rule, partial(violation, rule), params), sql.Literal(SAMPLES), _id(f"c{i}")))
         samples.append(sql.SQL(", (select array_agg({} order by ctid) from {} where ctid = any(scan.{})) as {}").format(
             sample_expr(facts, rule.params.get("column")), _table(rule), _id(f"c{i}"), _id(f"s{i}")))
     query = sql.SQL("select scan.*{} from (select {} from {}) as scan").format(
@@ -218,4 +225,4 @@ def custom_query(rule: Rule) -> Query:
     return sql.SQL(
         "select count(*) as violations, null::bigint as rows_tested,"
         " (array_agg(to_jsonb(v)))[1:{}] as samples, '{{}}'::jsonb as details from ({}) as v"
-    ).format(sql.Literal(SAMPLES), sql.SQL(rule.params["sql"])), []  # type: ignore[arg-type]
+    ).format(sql.Literal(SAMPLES), sql.SQL(rule.params["sql"])), []

@@ -6,6 +6,7 @@ A rule finds the rows you do not want (dbt's idiom). Every rule keeps where it w
 
 from __future__ import annotations
 
+import enum
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -13,11 +14,29 @@ from pathlib import Path
 from typing import Any
 
 from healstack.errors import ConfigError
+from healstack.results import Severity
+
+
+class RuleType(enum.StrEnum):
+    NOT_NULL = "not_null"
+    ACCEPTED_VALUES = "accepted_values"
+    RANGE = "range"
+    REGEX = "regex"
+    FRESHNESS = "freshness"
+    FUTURE_DATES = "future_dates"
+    ROW_COUNT = "row_count"
+    UNIQUE = "unique"
+    REFERENTIAL = "referential"
+    CONSISTENCY = "consistency"
+    ROW_COUNT_ANOMALY = "row_count_anomaly"
+    CUSTOM = "custom"
+
 
 # Rules checked in the table's single aggregate scan; the others run as their own queries.
-ROW_LEVEL = frozenset({"not_null", "accepted_values", "range", "regex", "freshness", "future_dates", "row_count"})
-OWN_QUERY = frozenset({"unique", "referential", "consistency", "row_count_anomaly", "custom"})
-REQUIRED = {
+ROW_LEVEL = frozenset({RuleType.NOT_NULL, RuleType.ACCEPTED_VALUES, RuleType.RANGE, RuleType.REGEX,
+                       RuleType.FRESHNESS, RuleType.FUTURE_DATES, RuleType.ROW_COUNT})
+OWN_QUERY = frozenset(RuleType) - ROW_LEVEL
+REQUIRED: dict[str, tuple[str, ...]] = {
     "not_null": ("column",), "accepted_values": ("column", "values"), "range": ("column",),
     "regex": ("column", "pattern"), "freshness": ("column", "max_age_hours"), "future_dates": ("column",),
     "row_count": (), "unique": ("columns",), "referential": ("column", "to", "to_column"),
@@ -34,10 +53,10 @@ OPTIONAL = {"range": ("min", "max"), "row_count": ("min", "max"), "future_dates"
 class Rule:
     id: str
     table: str                       # schema-qualified, e.g. public.events
-    type: str
+    type: RuleType
     params: dict[str, Any]
     source: str                      # file:line where it was declared
-    severity: str = "error"
+    severity: Severity = Severity.ERROR
     owner: str = ""
     description: str = ""
     max_violations: int = 0
@@ -51,9 +70,9 @@ class Rule:
         return (schema, name) if name else ("public", schema)
 
     def threshold(self) -> str:
-        if self.type == "freshness":
+        if self.type == RuleType.FRESHNESS:
             return f"latest row at most {self.params['max_age_hours']} h old"
-        if self.type == "row_count":
+        if self.type == RuleType.ROW_COUNT:
             return f"between {self.params.get('min', 0)} and {self.params.get('max', 'any number of')} rows"
         if self.max_ratio is not None:
             return f"at most {self.max_ratio:.2%} of rows tested"
@@ -73,12 +92,13 @@ def _rule(raw: dict[str, Any], table: str, source: str) -> Rule:
     if unknown:
         raise ConfigError(f"{source}: rule {raw['id']} has unknown keys {', '.join(sorted(unknown))}")
     severity = raw.get("severity", "error")
-    if severity not in ("error", "warn"):
+    if severity not in (Severity.ERROR, Severity.WARN):
         raise ConfigError(f"{source}: rule {raw['id']} severity must be error or warn")
     if (raw.get("window_column") is None) != (raw.get("window_days") is None):
         raise ConfigError(f"{source}: rule {raw['id']} needs both window_column and window_days, or neither")
     params = {k: v for k, v in raw.items() if k not in COMMON}
-    return Rule(id=raw["id"], table=table, type=kind, params=params, source=source, severity=severity,
+    return Rule(id=raw["id"], table=table, type=RuleType(kind), params=params, source=source,
+                severity=Severity(severity),
                 owner=raw.get("owner", ""), description=raw.get("description", ""),
                 max_violations=int(raw.get("max_violations", 0)), max_ratio=raw.get("max_ratio"),
                 window_column=raw.get("window_column"), window_days=raw.get("window_days"))
@@ -105,7 +125,7 @@ _HEADER = re.compile(r"^--\s*(?P<key>id|table|severity|owner|description|max_vio
 def load_sql_rule(path: Path) -> Rule:
     """A custom rule: a query returning the violating rows, with `-- key: value` header lines."""
     header: dict[str, Any] = {}
-    body = []
+    body: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         match = _HEADER.match(line)
         if match and not body:

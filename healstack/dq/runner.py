@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 from healstack.context import Context
 from healstack.db import connect
 from healstack.dq import compile as c
-from healstack.dq.rules import OWN_QUERY, ROW_LEVEL, Rule, TableFacts, load_rules
+from healstack.dq.rules import OWN_QUERY, ROW_LEVEL, Rule, RuleType, TableFacts, load_rules
 from healstack.results import CheckResult, Outcome
 from healstack.sqlfiles import query
 
@@ -51,13 +51,13 @@ def table_facts(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], TableFac
 def guaranteed_by(rule: Rule, facts: TableFacts) -> str | None:
     """The constraint that makes scanning for this rule pointless, if any (and no window narrows it)."""
     p = rule.params
-    if rule.type == "not_null" and p["column"] in facts.not_null:
+    if rule.type == RuleType.NOT_NULL and p["column"] in facts.not_null:
         return f"NOT NULL on {p['column']}"
-    if rule.type == "unique":
+    if rule.type == RuleType.UNIQUE:
         for columns, name in facts.unique_sets:
             if columns <= frozenset(p["columns"]):
                 return f"unique index {name}"
-    if rule.type == "referential":
+    if rule.type == RuleType.REFERENTIAL:
         target = p["to"].rpartition(".")[2]
         for column, table, to_column, name in facts.foreign_keys:
             if (column, table, to_column) == (p["column"], target, p["to_column"]):
@@ -67,8 +67,8 @@ def guaranteed_by(rule: Rule, facts: TableFacts) -> str | None:
 
 def _columns_used(rule: Rule) -> set[str]:
     p = rule.params
-    used = set(p.get("columns", [])) | ({p["column"]} if "column" in p and rule.type != "consistency" else set())
-    if rule.type == "consistency":
+    used = set(p.get("columns", [])) | ({p["column"]} if "column" in p and rule.type != RuleType.CONSISTENCY else set())
+    if rule.type == RuleType.CONSISTENCY:
         used |= set(p["key"]) | {p["column"]} | set(p.get("filter", {}))
     return used | ({rule.window_column} if rule.window_column else set())
 
@@ -91,9 +91,9 @@ def judge(rule: Rule, violations: int, rows_tested: int | None, samples: list[An
     tested = f" of {rows_tested} rows" if rows_tested is not None else ""
     if violations <= allowed:
         return _result(rule, Outcome.PASSED, f"{violations} violations{tested} ({rule.threshold()})", **evidence)
-    outcome = Outcome.FAILED if rule.severity == "error" else Outcome.WARNED
+    outcome = rule.severity.outcome()
     extra = ""
-    if rule.type == "unique" and details:
+    if rule.type == RuleType.UNIQUE and details:
         extra = (f": {details['duplicate_groups']} duplicate groups, {details['excess_rows']} excess rows, "
                  f"{details['rows_involved']} rows involved")
     return _result(rule, outcome, f"{violations} violations{tested}{extra} ({rule.threshold()}); declared at "
@@ -104,13 +104,13 @@ def _scan_results(rules: list[Rule], row: dict[str, Any]) -> list[CheckResult]:
     out = []
     for i, rule in enumerate(rules):
         tested = row.get(f"t{i}", row["total"])
-        if rule.type == "row_count":
+        if rule.type == RuleType.ROW_COUNT:
             low, high = rule.params.get("min"), rule.params.get("max")
             inside = (low is None or tested >= low) and (high is None or tested <= high)
-            outcome = Outcome.PASSED if inside else Outcome.FAILED if rule.severity == "error" else Outcome.WARNED
+            outcome = Outcome.PASSED if inside else rule.severity.outcome()
             message = f"{tested} rows ({rule.threshold()})" + ("" if inside else f"; declared at {rule.source}")
             out.append(_result(rule, outcome, message, observed=tested, rows_tested=tested, samples=[]))
-        elif rule.type == "freshness":
+        elif rule.type == RuleType.FRESHNESS:
             age = row[f"f{i}"]
             if age is None:
                 out.append(_result(rule, Outcome.NOT_EVALUATED, "no row with a past timestamp to judge freshness",
@@ -124,7 +124,7 @@ def _scan_results(rules: list[Rule], row: dict[str, Any]) -> list[CheckResult]:
 
 
 def _own_result(rule: Rule, row: dict[str, Any]) -> CheckResult:
-    if rule.type == "row_count_anomaly":
+    if rule.type == RuleType.ROW_COUNT_ANOMALY:
         latest, mean, history = row["latest"], row["mean"], row["history_days"]
         if history < 7 or not mean:
             return _result(rule, Outcome.NOT_EVALUATED, f"{history} days of history; anomaly needs 7",
@@ -150,7 +150,7 @@ def run_rules(conn: psycopg.Connection[Any], rules: Iterable[Rule]) -> list[Chec
             missing = _columns_used(rule) - facts.columns if facts.exists else set()
             if not facts.exists:
                 results[rule.id] = _result(rule, Outcome.NOT_EVALUATED, f"table {rule.table} does not exist")
-            elif missing and rule.type != "custom":
+            elif missing and rule.type != RuleType.CUSTOM:
                 results[rule.id] = _result(rule, Outcome.NOT_EVALUATED, f"no column {', '.join(sorted(missing))}")
             elif (constraint := guaranteed_by(rule, facts)) and rule.window_column is None:
                 results[rule.id] = _result(rule, Outcome.PASSED, f"passed by constraint ({constraint}); not scanned",
@@ -190,11 +190,11 @@ def _run_own(conn: psycopg.Connection[Any], rule: Rule, facts: TableFacts) -> Ch
     try:
         if rule.type in builders:
             query = builders[rule.type](rule, facts)
-        elif rule.type == "row_count_anomaly":
+        elif rule.type == RuleType.ROW_COUNT_ANOMALY:
             query = c.anomaly_query(rule)
         else:
             query = c.custom_query(rule)
-        return _own_result(rule, _execute(conn, query, SORTED_GROUPING if rule.type == "unique" else None))
+        return _own_result(rule, _execute(conn, query, SORTED_GROUPING if rule.type == RuleType.UNIQUE else None))
     except psycopg.Error as e:
         return _result(rule, Outcome.ERROR, f"query failed: {e.diag.message_primary or e}")
 

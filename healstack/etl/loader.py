@@ -81,7 +81,8 @@ HASH_BYTES = 16
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 # json.dumps with options builds a new encoder per call, and JSONEncoder.encode a new C encoder: one C encoder
 # reused for every value is 2.4x faster. No circular-reference check: values come from parsed JSON.
-_C_ENCODER = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
+_MAKE_ENCODER: Callable[..., Callable[[Any, int], list[str]]] | None = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER = _MAKE_ENCODER and _MAKE_ENCODER(
     None, _CANONICAL.default, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True)
 
 
@@ -113,7 +114,8 @@ class Loader:
     def __init__(self, conn: psycopg.Connection[Any], spec: TableSpec, known: set[bytes] | None = None,
                  helper: Callable[[], psycopg.Connection[Any]] | None = None) -> None:
         self.conn, self.spec = conn, spec
-        self._open_helper, self._helper = helper, None
+        self._open_helper = helper
+        self._helper: psycopg.Connection[Any] | None = None
         self.target = sql.Identifier("public", spec.table)
         self.known = known if known is not None else set()
         self.direct = True
@@ -226,13 +228,15 @@ class Loader:
             except ConfigError:  # e.g. no connection slot left: load with this connection alone
                 self._open_helper = None
                 return self._write_direct(rows)
-        helper, theirs = self._helper, {}
+        helper = self._helper
+        theirs: list[tuple[list[bytes], int]] = []
+        failed: list[BaseException] = []
 
         def other_half() -> None:
             try:
-                theirs["done"] = self._write(self.target, rows[1::2], helper)
+                theirs.append(self._write(self.target, rows[1::2], helper))
             except BaseException as e:  # re-raised by the main thread below
-                theirs["error"] = e
+                failed.append(e)
 
         thread = threading.Thread(target=other_half, name="healstack-copy-helper")
         try:
@@ -242,13 +246,13 @@ class Loader:
                     written, known = self._write(self.target, rows[0::2])
                 finally:
                     thread.join()
-                if "error" in theirs:
-                    raise theirs["error"]
+                if failed:
+                    raise failed[0]
                 helper.commit()
         except BaseException:
             helper.rollback()
             raise
-        their_written, their_known = theirs["done"]
+        [(their_written, their_known)] = theirs
         return written + their_written, known + their_known
 
     def _changed(self, incoming: str) -> sql.Composed:

@@ -12,6 +12,7 @@ from healstack.migrate.files import Migration
 from healstack.migrate.ledger import LedgerRow
 from healstack.migrate.statements import split
 from healstack.results import CheckResult, Outcome
+from healstack.sqltree import dotted, relname
 
 
 def ledger_drift(migrations: list[Migration], ledger: dict[str, LedgerRow]) -> list[CheckResult]:
@@ -40,13 +41,13 @@ def _created_objects(migration: Migration) -> Iterator[tuple[str, str]]:
     for stmt in split(migration.text, migration.label):
         node = stmt.node
         if isinstance(node, ast.CreateStmt):
-            yield "table", f"{node.relation.schemaname or 'public'}.{node.relation.relname}"
+            yield "table", relname(node.relation)
         elif isinstance(node, ast.ViewStmt):
-            yield "view", f"{node.view.schemaname or 'public'}.{node.view.relname}"
+            yield "view", relname(node.view)
         elif isinstance(node, ast.IndexStmt) and node.idxname:
-            yield "index", f"{node.relation.schemaname or 'public'}.{node.idxname}"
+            yield "index", f"{relname(node.relation).partition('.')[0]}.{node.idxname}"
         elif isinstance(node, ast.CreateFunctionStmt):
-            names = [p.sval for p in node.funcname]
+            names = dotted(node.funcname)
             yield "function", ".".join(names if len(names) > 1 else ["public", *names])
 
 

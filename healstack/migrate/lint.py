@@ -17,6 +17,7 @@ from healstack import registry
 from healstack.migrate.files import Migration
 from healstack.migrate.statements import Statement, split
 from healstack.results import CheckResult, Outcome
+from healstack.sqltree import dotted, relname, walk
 
 _ALLOW = re.compile(r"--[ \t]*healstack:[ \t]*allow[ \t]+(?P<rules>HS\d{3}(?:[ \t]*,[ \t]*HS\d{3})*)"
                     r"[ \t]+(?P<reason>\S.*)")
@@ -24,22 +25,6 @@ _VOLATILE = {"random", "gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1"
              "timeofday", "nextval", "txid_current", "statement_timestamp", "setseed"}
 _SERIAL = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}
 _AT = enums.AlterTableType
-
-
-def _walk(node: object) -> Iterator[ast.Node]:
-    if isinstance(node, ast.Node):
-        yield node
-        for slot in node.__slots__:
-            yield from _walk(getattr(node, slot, None))
-    elif isinstance(node, tuple | list):
-        for item in node:
-            yield from _walk(item)
-
-
-def _relname(rv: ast.RangeVar | None) -> str:
-    if rv is None:
-        return "?"
-    return f"{rv.schemaname or 'public'}.{rv.relname}"
 
 
 def _allowed(stmt: Statement) -> set[str]:
@@ -65,9 +50,9 @@ def _findings(stmt: Statement, new_tables: set[str], validated: set[str], migrat
     if isinstance(node, ast.DropStmt) and node.removeType in destructive_drops:
         yield "HS001", _drop_names(node), "DROP destroys data"
     elif isinstance(node, ast.TruncateStmt):
-        yield "HS001", ", ".join(_relname(r) for r in node.relations), "TRUNCATE destroys data"
+        yield "HS001", ", ".join(relname(r) for r in node.relations or ()), "TRUNCATE destroys data"
     elif isinstance(node, ast.IndexStmt):
-        table = _relname(node.relation)
+        table = relname(node.relation)
         if not node.if_not_exists:
             yield "HS006", node.idxname or table, "CREATE INDEX without IF NOT EXISTS"
         if node.concurrent and migration.transactional:
@@ -87,7 +72,7 @@ def _findings(stmt: Statement, new_tables: set[str], validated: set[str], migrat
 
 def _alter_table_findings(node: ast.AlterTableStmt, new_tables: set[str], validated: set[str],
                           ) -> Iterator[tuple[str, str, str]]:
-    table = _relname(node.relation)
+    table = relname(node.relation)
     existing = table not in new_tables
     for cmd in node.cmds or ():
         column = f"{table}.{cmd.name}" if cmd.name else table
@@ -108,15 +93,15 @@ def _alter_table_findings(node: ast.AlterTableStmt, new_tables: set[str], valida
 
 
 def _volatile_default(column: ast.ColumnDef) -> bool:
-    type_names = {getattr(n, "sval", "") for n in (column.typeName.names if column.typeName else ())}
+    type_names = {getattr(n, "sval", "") for n in ((column.typeName.names or ()) if column.typeName else ())}
     if type_names & _SERIAL:
         return True
     for constraint in column.constraints or ():
         if constraint.contype in (enums.ConstrType.CONSTR_DEFAULT, enums.ConstrType.CONSTR_IDENTITY):
             if constraint.contype == enums.ConstrType.CONSTR_IDENTITY:
                 return True
-            for inner in _walk(constraint.raw_expr):
-                if isinstance(inner, ast.FuncCall) and inner.funcname[-1].sval in _VOLATILE:
+            for inner, _ in walk(constraint.raw_expr):
+                if isinstance(inner, ast.FuncCall) and dotted(inner.funcname)[-1] in _VOLATILE:
                     return True
     return False
 
@@ -130,7 +115,7 @@ def _object_name(node: ast.Node) -> str:
     for attr in ("relation", "view", "table", "typeName", "sequence"):
         value = getattr(node, attr, None)
         if isinstance(value, ast.RangeVar):
-            return _relname(value)
+            return relname(value)
     for attr in ("policy_name", "schemaname", "extname", "trigname", "role"):
         value = getattr(node, attr, None)
         if isinstance(value, str):
@@ -144,8 +129,8 @@ def _object_name(node: ast.Node) -> str:
 def lint_migration(migration: Migration) -> list[CheckResult]:
     """One FAILED result per unsafe statement and rule; one PASSED result for a clean file."""
     statements = split(migration.text, migration.label)
-    new_tables = {_relname(s.node.relation) for s in statements if isinstance(s.node, ast.CreateStmt)}
-    validated = {_relname(s.node.relation) for s in statements if isinstance(s.node, ast.AlterTableStmt)
+    new_tables = {relname(s.node.relation) for s in statements if isinstance(s.node, ast.CreateStmt)}
+    validated = {relname(s.node.relation) for s in statements if isinstance(s.node, ast.AlterTableStmt)
                  and any(c.subtype == _AT.AT_ValidateConstraint for c in s.node.cmds or ())}
     results = []
     for stmt in statements:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from healstack.results import CheckResult, Outcome
 from healstack.rls.probes import Probe
+from healstack.rls.simulator import Verdict
 from healstack.sqlfiles import query
 
 CHECK_ID = "HS502"
@@ -29,7 +31,7 @@ class Exposed:
         return f"{self.schema}.{self.name}" + (f"({self.arguments})" if self.kind == "function" else "")
 
 
-def exposed_objects(conn: Any) -> list[Exposed]:
+def exposed_objects(conn: psycopg.Connection[Any]) -> list[Exposed]:
     return [Exposed(*row) for row in conn.execute(query("healstack.rls", "exposed")).fetchall()]
 
 
@@ -38,15 +40,15 @@ def probe_leak(probe: Probe, obj: Exposed, who: str) -> CheckResult:
         return CheckResult(CHECK_ID, Outcome.NOT_EVALUATED, obj.label,
                            f"{who}: a SECURITY DEFINER function with arguments needs a probe written by hand")
     target = sql.Identifier(obj.schema, obj.name)
-    query = sql.SQL("select t::text from {} as t" if obj.kind == "relation" else "select t::text from {}() as t")
+    statement = sql.SQL("select t::text from {} as t" if obj.kind == "relation" else "select t::text from {}() as t")
     with probe.sim.transaction():
         for tc in probe.contracts.values():
             if tc.tenant and probe.primary_keys.get(tc.table):
                 probe.seed(tc)
-        response = probe.sim.attempt(probe.identity(who), query.format(target))
+        response = probe.sim.attempt(probe.identity(who), statement.format(target))
     strangers = [r[0] for r in response.rows if probe.other in r[0] or (who != "tenant" and probe.own in r[0])]
     evidence = {"object": obj.label, "identity": who, "rows": len(response.rows), "verdict": response.verdict.value}
-    if response.verdict.value == "error":
+    if response.verdict is Verdict.ERROR:
         return CheckResult(CHECK_ID, Outcome.ERROR, obj.label, f"{who}: could not query: {response.message}", evidence)
     if strangers:
         return CheckResult(CHECK_ID, Outcome.FAILED, obj.label,

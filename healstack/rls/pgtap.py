@@ -8,7 +8,7 @@ from pathlib import Path
 from psycopg import sql
 
 from healstack.rls.contract import TableContract
-from healstack.rls.probes import SEEDED_PER_TENANT, Case, cases, expectation, identity_for
+from healstack.rls.probes import SEEDED_PER_TENANT, Case, Expect, cases, expectation, identity_for
 from healstack.rls.simulator import SEARCH_PATH
 
 OWN, OTHER = "pgtap-tenant-p", "pgtap-tenant-q"
@@ -64,12 +64,12 @@ def _assertions(tc: TableContract, case: Case) -> list[str]:
     verb, _, whose = case.action.partition("_")
     mine = f"{tenant} = {_q(OTHER if whose == 'other' else OWN)}" if tenant else "true"
     if verb == "select":
-        if want == "own":
+        if want is Expect.OWN:
             return [f"select is(pg_temp.healstack_count({_q(f'select 1 from {table} where {tenant} <> {_q(OWN)}')}),"
                     f" 0::bigint, {_q(label + ' sees no other tenant')});",
                     f"select is(pg_temp.healstack_count({_q(f'select 1 from {table} where {tenant} = {_q(OWN)}')}),"
                     f" {SEEDED_PER_TENANT}::bigint, {_q(label + ' sees its own rows')});"]
-        if want == "none":
+        if want is Expect.NONE:
             return [f"select is(pg_temp.healstack_count({_q(f'select 1 from {table}')}), 0::bigint, "
                     f"{_q(label + ' sees nothing')});"]
         return [f"select cmp_ok(pg_temp.healstack_count({_q(f'select 1 from {table}')}), '>=', "
@@ -83,7 +83,7 @@ def _assertions(tc: TableContract, case: Case) -> list[str]:
         statement = f"update {table} set {column} = {column} where {mine}"
     else:
         statement = f"delete from {table} where {mine}"
-    return [f"select is(pg_temp.healstack_try({_q(statement)}), {_q(want)}, {_q(f'{label} is {want}')});"]
+    return [f"select is(pg_temp.healstack_try({_q(statement)}), {_q(want.value)}, {_q(f'{label} is {want.value}')});"]
 
 
 def table_test(tc: TableContract) -> str:

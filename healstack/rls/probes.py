@@ -6,6 +6,7 @@ Postgres also applies the SELECT policies to the new row and would hide a permis
 
 from __future__ import annotations
 
+import enum
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
@@ -64,18 +65,28 @@ def identity_for(who: str, own: str, other: str) -> Identity:
             "anon": anon, "service_role": service_role}[who]()
 
 
-def expectation(tc: TableContract, case: Case) -> str:
-    """What must happen: own (sees exactly its tenant's rows), all, none, allowed or denied."""
+class Expect(enum.StrEnum):
+    """What a case must show."""
+
+    OWN = "own"          # a select sees exactly its tenant's rows
+    ALL = "all"          # a select sees every seeded row
+    NONE = "none"        # a select sees nothing
+    ALLOWED = "allowed"  # a write affects rows
+    DENIED = "denied"    # a write is filtered or rejected
+
+
+def expectation(tc: TableContract, case: Case) -> Expect:
+    """What must happen to one case under the contract."""
     command = case.action.split("_")[0].replace("reassign", "update")
     if case.action == "select":
         if case.who == "service_role":
-            return "all"
+            return Expect.ALL
         if not tc.may(case.who, "select"):
-            return "none"
-        return "own" if tc.tenant and case.who == "tenant" else "all"
+            return Expect.NONE
+        return Expect.OWN if tc.tenant and case.who == "tenant" else Expect.ALL
     if case.action.endswith("_other") or case.action == "reassign":
-        return "allowed" if case.who == "service_role" else "denied"
-    return "allowed" if tc.may(case.who, command) else "denied"
+        return Expect.ALLOWED if case.who == "service_role" else Expect.DENIED
+    return Expect.ALLOWED if tc.may(case.who, command) else Expect.DENIED
 
 
 class Probe:
@@ -162,9 +173,9 @@ class Probe:
             response = self.sim.attempt(self.identity(case.who), statement, params)
         return self.judge(case, want, response, where)
 
-    def judge(self, case: Case, want: str, response: Response, where: str) -> CheckResult:
+    def judge(self, case: Case, want: Expect, response: Response, where: str) -> CheckResult:
         head = f"{case.table}: {case.who} {case.action.replace('_', ' ')}"
-        evidence = {"table": case.table, "identity": case.who, "command": case.action, "expected": want,
+        evidence = {"table": case.table, "identity": case.who, "command": case.action, "expected": want.value,
                     "verdict": response.verdict.value, "rows": len(response.rows)}
         if response.verdict is Verdict.ERROR:
             return CheckResult(CHECK_ID, Outcome.ERROR, where, f"{head}: could not run: {response.message}", evidence)
@@ -173,21 +184,22 @@ class Probe:
         if problem:
             return CheckResult(CHECK_ID, Outcome.FAILED, where, f"{head}: {problem}", evidence)
         observed = response.verdict.value if response.verdict is not Verdict.ALLOWED else f"{response.affected} rows"
-        return CheckResult(CHECK_ID, Outcome.PASSED, where, f"{head}: {want} as contracted ({observed})", evidence)
+        return CheckResult(CHECK_ID, Outcome.PASSED, where, f"{head}: {want.value} as contracted ({observed})",
+                           evidence)
 
-    def _problem(self, want: str, response: Response, values: list[Any]) -> str | None:
-        if want == "own":
+    def _problem(self, want: Expect, response: Response, values: list[Any]) -> str | None:
+        if want is Expect.OWN:
             strangers = [v for v in values if v != self.own]
             if strangers:
                 return f"sees {len(strangers)} rows of other tenants (e.g. {strangers[0]!r})"
             if values.count(self.own) < SEEDED_PER_TENANT:
                 return f"does not see its own rows ({response.verdict.value})"
-        elif want == "none" and values:
+        elif want is Expect.NONE and values:
             return f"sees {len(values)} rows it should not (e.g. {values[0]!r})"
-        elif want == "all" and len(values) < 2 * SEEDED_PER_TENANT:
+        elif want is Expect.ALL and len(values) < 2 * SEEDED_PER_TENANT:
             return f"sees {len(values)} of the {2 * SEEDED_PER_TENANT} seeded rows ({response.verdict.value})"
-        elif want == "allowed" and response.verdict is not Verdict.ALLOWED:
+        elif want is Expect.ALLOWED and response.verdict is not Verdict.ALLOWED:
             return f"expected to be allowed, was {response.verdict.value} {response.message}".rstrip()
-        elif want == "denied" and not response.verdict.denied:
+        elif want is Expect.DENIED and not response.verdict.denied:
             return f"expected to be denied, affected {response.affected} rows"
         return None

@@ -126,7 +126,8 @@ class Simulator:
                           " set_config('request.jwt.claims', %s, true)",
                           [SEARCH_PATH, identity.role, identity.claims_json()])
 
-    def attempt(self, identity: Identity, statement: sql.Composable, params: list[Any] | None = None) -> Response:
+    def attempt(self, identity: Identity, statement: sql.Composed | sql.SQL,
+                params: list[Any] | None = None) -> Response:
         """Run one statement as ``identity`` inside the current transaction, in a savepoint."""
         try:
             with self.conn.transaction():
@@ -139,7 +140,7 @@ class Simulator:
         except psycopg.Error as e:
             return Response(classify(e), [], e.diag.message_primary or str(e))
 
-    def request(self, identity: Identity, statement: sql.Composable, params: list[Any] | None = None,
+    def request(self, identity: Identity, statement: sql.Composed | sql.SQL, params: list[Any] | None = None,
                 *, setup: Callable[[Simulator], None] | None = None) -> Response:
         """One PostgREST request: optional setup (e.g. seeding rows as service_role), then the statement."""
         with self.transaction():

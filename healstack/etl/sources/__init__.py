@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from healstack.errors import ConfigError
+from healstack.etl.http import Attempt
 
 TORONTO = "America/Toronto"
 
@@ -28,9 +29,19 @@ class Window:
     until: date
 
 
+class Attempts(Protocol):
+    """What a run reads of a source's HTTP client: the failed attempts it retried, for the run ledger."""
+
+    @property
+    def attempts(self) -> list[Attempt]: ...
+
+
 class Source(Protocol):
     name: str
     table: str
+
+    @property
+    def client(self) -> Attempts: ...
 
     def pages(self, window: Window, cursor: dict[str, Any] | None) -> Iterator[Page]: ...
 
