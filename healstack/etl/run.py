@@ -105,8 +105,8 @@ def _analyze_if_grown(conn: psycopg.Connection[Any], table: str, written: int) -
         conn.execute(sql.SQL("analyze {}").format(target))
 
 
-def _finish(conn: psycopg.Connection[Any], run_id: int | None, source: Source, counts: Counts, started: float, status: str,
-            error: str | None) -> None:
+def _finish(conn: psycopg.Connection[Any], run_id: int | None, source: Source, counts: Counts, started: float,
+            status: str, error: str | None) -> None:
     if run_id is None:
         return
     failures = source.client.attempts
