@@ -195,6 +195,15 @@ def test_every_record_reaches_junit_xml(guardrails, migrated_db, pytester):
     assert properties[0]["evidence"]["kind"] == "indexes"
 
 
+def test_every_record_reaches_a_json_report(guardrails, pytester):
+    log = pytester.path / "report.jsonl"
+    _, records = guardrails.run("-m", "rls", f"--report-log={log}")
+    reports = [json.loads(line) for line in log.read_text().splitlines()]
+    [teardown] = [r for r in reports if r.get("when") == "teardown" and "rls" in r.get("nodeid", "")]
+    carried = [json.loads(value) for name, value in teardown["user_properties"] if name == "healstack"]
+    assert len(carried) == len(records) and carried[0]["check_id"] == records[0]["check_id"] == "HS503"
+
+
 def test_a_target_that_cannot_be_reached_ends_the_run_with_one_line_and_exit_2(pytester):
     pytester.makepyprojecttoml(f"""
         [tool.healstack]
