@@ -28,13 +28,17 @@ def _differences(diffs: list[catalog.Difference]) -> list[str]:
 
 
 def rehearse_one(conn: psycopg.Connection[Any], migration: Migration, settings: Settings,
-                 log: EvidenceLog) -> CheckResult:
-    """Up, rollback, up again on ``conn``; the result names every object the rollback got wrong."""
+                 log: EvidenceLog, before: catalog.Snapshot | None = None,
+                 ) -> tuple[CheckResult, catalog.Snapshot | None]:
+    """Up, rollback, up again on ``conn``; the result names every object the rollback got wrong.
+
+    Also returns the catalog it left (the next migration's "before", so it is not taken twice), or None
+    when the state is unknown because the rehearsal stopped."""
     if not migration.rollback_path.exists():
         return CheckResult("HS201", Outcome.FAILED, migration.label,
-                           f"no rollback file {migration.rollback_path.name}", {})
+                           f"no rollback file {migration.rollback_path.name}", {}), before
     try:
-        before = catalog.take(conn)
+        before = before if before is not None else catalog.take(conn)
         execute(conn, migration, settings, log)
         after_up = catalog.take(conn)
         execute(conn, rollback_of(migration), settings, log)
@@ -42,21 +46,21 @@ def rehearse_one(conn: psycopg.Connection[Any], migration: Migration, settings: 
         execute(conn, migration, settings, log)
         again = catalog.take(conn)
     except HealstackError as e:
-        return CheckResult("HS202", Outcome.ERROR, migration.label, f"rehearsal stopped: {e}", {})
+        return CheckResult("HS202", Outcome.ERROR, migration.label, f"rehearsal stopped: {e}", {}), None
     leftovers = catalog.diff(before, after_rollback)
     if leftovers:
         return CheckResult("HS202", Outcome.FAILED, migration.label,
                            f"rollback does not restore the catalog: {len(leftovers)} differences, e.g. "
-                           f"{leftovers[0].describe()}", {"differences": _differences(leftovers)})
+                           f"{leftovers[0].describe()}", {"differences": _differences(leftovers)}), again
     divergence = catalog.diff(after_up, again)
     if divergence:
         return CheckResult("HS203", Outcome.FAILED, migration.label,
                            f"re-applying after rollback does not converge: {divergence[0].describe()}",
-                           {"differences": _differences(divergence)})
+                           {"differences": _differences(divergence)}), again
     changed = len(catalog.diff(before, after_up))
     return CheckResult("HS202", Outcome.PASSED, migration.label,
                        f"up/rollback/up round trip exact ({changed} objects created and removed)",
-                       {"objects": changed})
+                       {"objects": changed}), again
 
 
 def rehearse_rollback(ctx: Context) -> list[CheckResult]:
@@ -67,8 +71,9 @@ def rehearse_rollback(ctx: Context) -> list[CheckResult]:
     name = f"healstack_rehearsal_{os.getpid()}"
     with throwaway_database(ctx.dsn, name) as scratch, connect(scratch, autocommit=True) as conn:
         log.event("compat", ensure_supabase_compat(conn))
+        state: catalog.Snapshot | None = None
         for migration in migrations:
-            result = rehearse_one(conn, migration, ctx.settings, log)
+            result, state = rehearse_one(conn, migration, ctx.settings, log, state)
             log.event("check", result.line(), result=result.to_dict())
             results.append(result)
     return results
