@@ -7,6 +7,7 @@ Arguments after `--` are forwarded: `nox -s apply -- --dry-run`, `nox -s tests -
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import nox
@@ -76,23 +77,69 @@ def delta(session: nox.Session) -> None:
     session.run("healstack", "delta", *session.posargs, success_codes=[0, 1, 3])
 
 
-@nox.session(tags=["test"])
-@nox.parametrize("postgres", [nox.param("18", id="pg18"), nox.param("15", id="pg15")])
-def tests(session: nox.Session, postgres: str) -> None:
-    """healstack's own tests, on the embedded Postgres 18 and on a system Postgres 15."""
-    env = {}
-    if postgres == "15":
-        if not (SYSTEM_PG15 / "postgres").exists():
-            message = f"no Postgres 15 server binaries in {SYSTEM_PG15} (set HEALSTACK_PG15_BINDIR)"
-            if os.environ.get("CI"):
-                session.error(message)
-            session.skip(message)
-        env["HEALSTACK_PG_BINDIR"] = str(SYSTEM_PG15)
+def _postgres_env(session: nox.Session, postgres: str) -> dict[str, str] | None:
+    """The environment of one Postgres version's test run; None when Postgres 15 is absent (never in CI)."""
+    if postgres == "18":
+        return {}
+    if not (SYSTEM_PG15 / "postgres").exists():
+        message = f"no Postgres 15 server binaries in {SYSTEM_PG15} (set HEALSTACK_PG15_BINDIR)"
         if os.environ.get("CI"):
-            env["HEALSTACK_REQUIRE_PGTAP"] = "1"  # CI installs pgTAP for 15: its run must not quietly skip
+            session.error(message)
+        session.warn(f"{message}: the Postgres 15 run is skipped")
+        return None
+    env = {"HEALSTACK_PG_BINDIR": str(SYSTEM_PG15)}
+    if os.environ.get("CI"):
+        env["HEALSTACK_REQUIRE_PGTAP"] = "1"  # CI installs pgTAP for 15: its run must not quietly skip
+    return env
+
+
+def _pytest(session: nox.Session, postgres: str) -> list[str]:
+    return [str(Path(session.bin) / "pytest"), f"--html=reports/tests/pg{postgres}.html", "--self-contained-html",
+            *session.posargs]
+
+
+@nox.session(tags=["test"])
+def tests(session: nox.Session) -> None:
+    """healstack's own tests on the embedded Postgres 18 and on a system Postgres 15, both runs at once (each
+    with its one server): most of a test waits on its server, so two runs share two cores well. Each run's
+    output is printed whole when both are done."""
     _install(session, "test")
-    session.run("pytest", f"--html=reports/tests/pg{postgres}.html", "--self-contained-html",
-                *session.posargs, env=env)
+    Path("reports/tests").mkdir(parents=True, exist_ok=True)
+    runs = {}
+    for postgres in ("18", "15"):
+        env = _postgres_env(session, postgres)
+        if env is not None:
+            log = open(f"reports/tests/pg{postgres}.log", "w+", encoding="utf-8")  # noqa: SIM115 - closed below
+            runs[postgres] = (subprocess.Popen(_pytest(session, postgres), env={**os.environ, **env}, stdout=log,
+                                               stderr=subprocess.STDOUT), log)
+    failed = []
+    for postgres, (process, log) in runs.items():
+        code = process.wait()
+        log.seek(0)
+        print(f"==== Postgres {postgres} ====", flush=True)
+        print(log.read(), flush=True)
+        log.close()
+        if code != 0:
+            failed.append(f"Postgres {postgres} (exit {code})")
+    if failed:
+        session.error("tests failed on " + ", ".join(failed))
+
+
+@nox.session(name="tests-pg18", tags=["test"])
+def tests_pg18(session: nox.Session) -> None:
+    """healstack's own tests on the embedded Postgres 18 alone."""
+    _install(session, "test")
+    session.run(*_pytest(session, "18"), external=True)
+
+
+@nox.session(name="tests-pg15", tags=["test"])
+def tests_pg15(session: nox.Session) -> None:
+    """healstack's own tests on a system Postgres 15 alone."""
+    env = _postgres_env(session, "15")
+    if env is None:
+        session.skip("no Postgres 15")
+    _install(session, "test")
+    session.run(*_pytest(session, "15"), env=env, external=True)
 
 
 @nox.session(tags=["lint"])
