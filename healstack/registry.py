@@ -69,6 +69,9 @@ _SPECS = (
               "use IF NOT EXISTS / OR REPLACE, or guard the statement in a DO block checking the catalog"),
     CheckSpec("HS007", _A, "concurrently-in-transaction", "CONCURRENTLY in a transactional file", _E,
               "a migration Postgres refuses to run", "mark the file '-- healstack: no-transaction'"),
+    CheckSpec("HS008", _A, "transaction-control", "BEGIN/COMMIT/ROLLBACK/SAVEPOINT in a transactional file", _E,
+              "a file applied by halves: what came before a COMMIT stays when a later statement fails",
+              "remove it: each file runs in one transaction (no allow comment lifts this rule)"),
     # apply: the action and the ledger
     CheckSpec("HS100", _A, "migrations_applied_now", "pending migrations applied", _E,
               "a migration that fails to apply", "fix the statement the error names; nothing of that file was kept"),

@@ -130,3 +130,21 @@ def test_evidence_log_has_connectivity_status_and_statements_but_no_password(emp
     for expected in ('"kind": "connect"', '"server_version"', '"server_addr"', '"message": "before"',
                      '"message": "after"', '"kind": "statement"', '"status": "ok"'):
         assert expected in text
+
+
+@pytest.mark.parametrize("allow", ["", "-- healstack: allow HS008 we know what we are doing\n"])
+def test_transaction_control_in_a_transactional_file_is_refused_and_nothing_is_applied(empty_db, test_settings,
+                                                                                       tmp_path, allow):
+    """A COMMIT would keep what came before it when a later statement fails: all-or-nothing is not negotiable."""
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "0001_halves.sql").write_text(
+        "create table if not exists public.first_half (id int primary key);\n"
+        f"{allow}commit;\n"
+        "create table if not exists public.second_half (id int primary key);\n"
+        "select 1 / 0;\n")
+    outcome = apply_migrations(Context(empty_db, _settings(test_settings, migrations)))
+    assert isinstance(outcome.failure, Refused) and outcome.applied == []
+    assert [(r.check_id, r.outcome) for r in outcome.results if r.check_id == "HS008"] == [("HS008", Outcome.FAILED)]
+    with connect(empty_db) as conn:
+        assert conn.execute("select to_regclass('public.first_half')").fetchone() == (None,)

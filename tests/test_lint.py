@@ -40,6 +40,9 @@ CASES = [
      "alter table public.events add column if not exists note text;"),
     ("HS007", "create index concurrently if not exists e_idx on public.events (name);",
      f"{NO_TRANSACTION}\ncreate index concurrently if not exists e_idx on public.events (name);"),
+    ("HS008", "commit;", f"{NO_TRANSACTION}\nbegin;\nselect 1;\ncommit;"),
+    ("HS008", "savepoint before_backfill;", "select 1;"),
+    ("HS008", "rollback;", "select 1;"),
 ]
 
 

@@ -23,6 +23,8 @@ _ALLOW = re.compile(r"--[ \t]*healstack:[ \t]*allow[ \t]+(?P<rules>HS\d{3}(?:[ \
                     r"[ \t]+(?P<reason>\S.*)")
 _VOLATILE = {"random", "gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1", "clock_timestamp",
              "timeofday", "nextval", "txid_current", "statement_timestamp", "setseed"}
+# An allow comment cannot lift these: a file's all-or-nothing apply is not a trade-off a migration can make.
+UNWAIVABLE = frozenset({"HS008"})
 _SERIAL = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}
 _AT = enums.AlterTableType
 
@@ -59,6 +61,8 @@ def _findings(stmt: Statement, new_tables: set[str], validated: set[str], migrat
             yield "HS007", node.idxname or table, "CREATE INDEX CONCURRENTLY cannot run inside a transaction"
         if not node.concurrent and table not in new_tables:
             yield "HS003", node.idxname or table, f"CREATE INDEX on existing table {table} blocks writes"
+    elif isinstance(node, ast.TransactionStmt) and migration.transactional:
+        yield "HS008", migration.label, f"{stmt.summary.split(' ')[0].upper()} inside a transactional file"
     elif isinstance(node, ast.AlterTableStmt):
         yield from _alter_table_findings(node, new_tables, validated)
     elif isinstance(node, ast.CreateStmt | ast.CreateTableAsStmt | ast.CreateSeqStmt | ast.CreateSchemaStmt
@@ -140,7 +144,7 @@ def lint_migration(migration: Migration) -> list[CheckResult]:
             where = f"{migration.label}:{stmt.line}"
             evidence = {"file": migration.label, "line": stmt.line, "statement": stmt.summary,
                         "rule": rule.name, "remediation": rule.remedy}
-            if rule_id in allowed:
+            if rule_id in allowed and rule_id not in UNWAIVABLE:
                 results.append(CheckResult(rule_id, Outcome.WARNED, obj, f"{where}: {message} (allowed)", evidence))
             else:
                 results.append(CheckResult(rule_id, Outcome.FAILED, obj,
