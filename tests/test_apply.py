@@ -148,3 +148,32 @@ def test_transaction_control_in_a_transactional_file_is_refused_and_nothing_is_a
     assert [(r.check_id, r.outcome) for r in outcome.results if r.check_id == "HS008"] == [("HS008", Outcome.FAILED)]
     with connect(empty_db) as conn:
         assert conn.execute("select to_regclass('public.first_half')").fetchone() == (None,)
+
+
+def test_a_failed_concurrent_index_build_is_not_recorded_and_its_invalid_index_is_rebuilt(empty_db, test_settings,
+                                                                                         tmp_path):
+    """CREATE INDEX CONCURRENTLY runs outside a transaction: a failure leaves an INVALID index that a re-run's
+    IF NOT EXISTS would skip. It must be rebuilt (not skipped), and the migration recorded only when valid."""
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "0001_codes.sql").write_text(
+        "create table if not exists public.codes (id int primary key, code text);\n"
+        "insert into public.codes values (1, 'a'), (2, 'a') on conflict do nothing;\n")
+    (migrations / "0002_unique_code.sql").write_text(
+        "-- healstack: no-transaction\n"
+        "create unique index concurrently if not exists codes_code on public.codes (code);\n")
+    ctx = Context(empty_db, _settings(test_settings, migrations))
+    first = apply_migrations(ctx)
+    assert isinstance(first.failure, MigrationFailed) and first.applied == ["0001_codes.sql"]
+    again = apply_migrations(ctx)
+    assert isinstance(again.failure, MigrationFailed) and again.applied == []
+    assert "index public.codes_code is invalid (a failed concurrent build) and could not be rebuilt" in str(
+        again.failure)
+    with connect(empty_db, autocommit=True) as conn:
+        assert list(read_ledger(conn)) == ["0001"]
+        conn.execute("update public.codes set code = 'b' where id = 2")
+    fixed = apply_migrations(ctx)
+    assert fixed.failure is None and fixed.applied == ["0002_unique_code.sql"]
+    with connect(empty_db) as conn:
+        assert conn.execute("select indisvalid from pg_index where indexrelid = 'public.codes_code'::regclass"
+                            ).fetchone() == (True,)

@@ -19,6 +19,7 @@ from healstack.evidence import EvidenceLog
 from healstack.migrate import ledger
 from healstack.migrate.drift import ledger_drift, untracked_objects
 from healstack.migrate.files import Migration, discover
+from healstack.migrate.indexes import indexed_tables, rebuild_invalid, require_valid
 from healstack.migrate.lint import lint_all
 from healstack.migrate.statements import Statement, split
 from healstack.results import CheckResult, Outcome
@@ -94,7 +95,10 @@ def execute(conn: psycopg.Connection[Any], migration: Migration, settings: Setti
                 then(len(statements), (time.perf_counter() - started) * 1000)
     else:
         _set_timeouts(conn, settings, local=False)
+        tables = indexed_tables(statements)
+        rebuild_invalid(conn, migration, tables, log)
         _run_statements(conn, migration, statements, log)
+        require_valid(conn, migration, tables)
         if then:
             with conn.transaction():
                 then(len(statements), (time.perf_counter() - started) * 1000)
