@@ -73,6 +73,8 @@ def _pull(dsn: str, names: list[str], window: Window, dry_run: bool, progress: b
               + (f"; metrics rows written {result.metrics_rows}" if result.metrics_rows else ""))
         for warning in c.warnings:
             print(f"warning: {warning}")
+        for note in result.notes:
+            print(f"note: {note}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from xxhash import xxh3_128_digest
 
 from healstack.errors import ConfigError
 from healstack.etl.copy_text import copy_line
+from healstack.etl.metrics import mark_dirty, order_day, spend_day
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class TableSpec:
     scope: str                          # the day-like column whose window bounds the stored hashes a run reads
     newer_wins: str | None = None       # a re-pulled older version never overwrites a newer one
     json_columns: frozenset[str] = frozenset()
+    day_of: Callable[[dict[str, Any]], str] | None = None  # the metrics day a row counts on, if metrics read it
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -46,12 +48,14 @@ SPECS = {
                         scope="occurred_at", json_columns=frozenset({"properties"})),
     "spend": TableSpec("spend", ("project", "platform", "account_id", "campaign_id", "dt"),
                        ("project", "platform", "account_id", "campaign_id", "dt", "account_timezone", "currency",
-                        "spend", "impressions", "clicks", "conversions", "conversion_value"), scope="dt"),
+                        "spend", "impressions", "clicks", "conversions", "conversion_value"), scope="dt",
+                       day_of=spend_day),
     "orders": TableSpec("orders", ("project", "shop_domain", "order_id"),
                         ("project", "shop_domain", "order_id", "order_name", "placed_at", "source_updated_at",
                          "cancelled_at", "financial_status", "currency", "total_price", "subtotal_price",
                          "total_tax", "total_discounts", "total_refunded", "customer_id", "line_items"),
-                        scope="placed_at", newer_wins="source_updated_at", json_columns=frozenset({"line_items"})),
+                        scope="placed_at", newer_wins="source_updated_at", json_columns=frozenset({"line_items"}),
+                        day_of=order_day),
 }
 
 
@@ -68,6 +72,16 @@ class Counts:
         self.inserted += inserted
         self.updated += updated
         self.unchanged += unchanged
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What one COPY sent: the hashes of the rows written, how many rows were skipped as known, and the
+    metrics days of the rows written."""
+
+    hashes: list[bytes]
+    known: int
+    days: set[str]
 
 
 def _ids(names: tuple[str, ...], prefix: str = "") -> sql.Composed:
@@ -153,16 +167,17 @@ class Loader:
         return rows if len(latest) == len(rows) else list(latest.values())
 
     def _write(self, table: sql.Composable, rows: Iterable[dict[str, Any]],
-               conn: psycopg.Connection[Any] | None = None) -> tuple[list[bytes], int]:
-        """COPY the rows whose hash is not known into ``table``: (their hashes, how many were known).
+               conn: psycopg.Connection[Any] | None = None) -> Sent:
+        """COPY the rows whose hash is not known into ``table``.
 
         A row's hash is that of its COPY line, the very bytes sent for it; a JSON value is serialised
         once, canonically (sorted keys), inside that line. Lines go out in batches, so Python formats and
         hashes while Postgres inserts the previous batch."""
         written: list[bytes] = []
+        days: set[str] = set()
         known = 0
         batch: list[bytes] = []
-        get, seen = self._get, self.known
+        get, seen, day_of = self._get, self.known, self.spec.day_of
         statement = sql.SQL("copy {} ({}, source_hash) from stdin").format(table, _ids(self.spec.columns))
         with (conn or self.conn).cursor().copy(statement) as copy:
             for row in rows:
@@ -182,12 +197,14 @@ class Loader:
                     continue
                 batch.append(b"%s\t\\\\x%s\n" % (line, digest.hex().encode()))  # bytea as hex, backslash escaped
                 written.append(digest)
+                if day_of is not None:
+                    days.add(day_of(row))
                 if len(batch) == self.COPY_BATCH_ROWS:
                     copy.write(b"".join(batch))
                     batch.clear()
             if batch:
                 copy.write(b"".join(batch))
-        return written, known
+        return Sent(written, known, days)
 
     def load(self, rows: list[dict[str, Any]], *, dry_run: bool = False) -> tuple[int, int, int]:
         """(inserted, updated, unchanged) for one page, inside the caller's transaction.
@@ -196,32 +213,37 @@ class Loader:
         it goes to the merge, which keeps the last row per key."""
         if self.direct and not dry_run:
             try:
-                written, known = self._write_direct(rows)
-                self.known.update(written)
-                return len(written), 0, known
+                sent = self._write_direct(rows)
+                self.known.update(sent.hashes)
+                return len(sent.hashes), 0, sent.known
             except (psycopg.errors.UniqueViolation, psycopg.errors.FeatureNotSupported):
                 # a row exists (or COPY may not write there: row-level security applies to this role)
                 self.direct = False
         self.conn.execute(sql.SQL("create temp table healstack_stage on commit drop as"
                                   " select {}, source_hash from {} with no data").format(
                                       _ids(self.spec.columns), self.target))
-        written, known = self._write(sql.Identifier("healstack_stage"), self._last_per_key(rows))
-        if not written:
-            return 0, 0, known
+        sent = self._write(sql.Identifier("healstack_stage"), self._last_per_key(rows))
+        if not sent.hashes:
+            return 0, 0, sent.known
         inserted, updated, same = self._preview() if dry_run else self._merge()
         if not dry_run:
-            self.known.update(written)
-        return inserted, updated, same + known
+            self.known.update(sent.hashes)
+            if inserted or updated:
+                mark_dirty(self.conn, sent.days)
+        return inserted, updated, same + sent.known
 
-    def _write_direct(self, rows: list[dict[str, Any]]) -> tuple[list[bytes], int]:
-        """COPY straight into the table, in a savepoint; a long page split with the helper connection.
+    def _write_direct(self, rows: list[dict[str, Any]]) -> Sent:
+        """COPY straight into the table, in a savepoint; a long page split with the helper connection. Each
+        connection records the days of the rows it wrote in the transaction that writes them.
 
         The helper commits its half just before the caller commits the other half with the source's cursor.
         A crash in between leaves rows without a cursor: the resumed run finds them by their stored hash
-        (unchanged) and loads the rest, so nothing is lost or doubled."""
+        (unchanged) and loads the rest, so nothing is lost or doubled; their days were recorded with them."""
         if self._open_helper is None or len(rows) < self.SPLIT_PAGES_FROM:
             with self.conn.transaction():
-                return self._write(self.target, rows)
+                sent = self._write(self.target, rows)
+                mark_dirty(self.conn, sent.days)
+                return sent
         if self._helper is None:
             try:
                 self._helper = self._open_helper()
@@ -229,12 +251,13 @@ class Loader:
                 self._open_helper = None
                 return self._write_direct(rows)
         helper = self._helper
-        theirs: list[tuple[list[bytes], int]] = []
+        theirs: list[Sent] = []
         failed: list[BaseException] = []
 
         def other_half() -> None:
             try:
                 theirs.append(self._write(self.target, rows[1::2], helper))
+                mark_dirty(helper, theirs[0].days)
             except BaseException as e:  # re-raised by the main thread below
                 failed.append(e)
 
@@ -243,7 +266,8 @@ class Loader:
             with self.conn.transaction():
                 thread.start()
                 try:
-                    written, known = self._write(self.target, rows[0::2])
+                    ours = self._write(self.target, rows[0::2])
+                    mark_dirty(self.conn, ours.days)
                 finally:
                     thread.join()
                 if failed:
@@ -252,8 +276,8 @@ class Loader:
         except BaseException:
             helper.rollback()
             raise
-        [(their_written, their_known)] = theirs
-        return written + their_written, known + their_known
+        [mine] = theirs
+        return Sent(ours.hashes + mine.hashes, ours.known + mine.known, ours.days | mine.days)
 
     def _changed(self, incoming: str) -> sql.Composed:
         """The stored row t differs from the incoming one (and the incoming one is not older)."""

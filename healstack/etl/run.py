@@ -5,16 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import sql
 
 from healstack.db import connect
 from healstack.etl.loader import SPECS, Counts, Loader, load_cursor, lock_source, save_cursor
-from healstack.etl.sources import TORONTO, Source, Window
+from healstack.etl.metrics import drain, interrupt_stale
+from healstack.etl.sources import Source, Window
 from healstack.redact import redact
 
 Progress = Callable[[Counts], None]
@@ -32,26 +32,18 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _days(table: str, rows: list[dict[str, Any]]) -> list[date]:
-    """The first and last Toronto day of the rows (ISO dates order as strings)."""
-    if table == "spend":
-        found = [str(r["dt"])[:10] for r in rows]
-        return [date.fromisoformat(min(found)), date.fromisoformat(max(found))]
-    if table == "orders":
-        return [datetime.fromisoformat(str(r["placed_at"])).astimezone(ZoneInfo(TORONTO)).date() for r in rows]
-    return []
-
-
 def run_source(dsn: str, source: Source, window: Window, *, dry_run: bool = False,
                progress: Progress | None = None) -> RunResult:
     spec = SPECS[source.table]
     counts = Counts()
-    days: list[date] = []
     with connect(dsn, autocommit=True) as conn:
         # staging tables live in local buffers; Postgres's default 8MB would spill a 50,000-row page to disk
         conn.execute("set temp_buffers = '64MB'")
+        interrupted, mended, mended_rows = 0, None, 0
         if not dry_run:
             lock_source(conn, source.name)
+            interrupted = interrupt_stale(conn, source.name)
+            mended, mended_rows = drain(conn)  # days a killed run left recorded
         cursor = load_cursor(conn, source.name)
         run_id = None
         if not dry_run:
@@ -61,6 +53,13 @@ def run_source(dsn: str, source: Source, window: Window, *, dry_run: bool = Fals
             run_id = row[0] if row else None
         started = time.perf_counter()
         result = RunResult(source.name, dry_run, counts, run_id)
+        if interrupted:
+            result.notes.append(f"{interrupted} earlier runs of {source.name} were killed or crashed: marked "
+                                "interrupted")
+        if mended:
+            result.notes.append(f"metrics_daily recomputed for {mended[0]}..{mended[1]}, left stale by an "
+                                "earlier run")
+        result.metrics_rows += mended_rows
         loader: Loader | None = None
         try:
             # the helper connection splits long first-load pages with this one (same target, same role)
@@ -74,15 +73,13 @@ def run_source(dsn: str, source: Source, window: Window, *, dry_run: bool = Fals
                     counts.add(inserted, updated, unchanged)
                     if not dry_run:
                         save_cursor(conn, source.name, page.cursor)
-                if inserted or updated:  # only days with written rows need their metrics recomputed
-                    days += _days(spec.table, page.rows)
                 if progress:
                     progress(counts)
-            result.days = (min(days), max(days)) if days else None
-            if result.days and not dry_run:
-                _analyze_if_grown(conn, spec.table, counts.inserted + counts.updated)
-                row = conn.execute("select public.recompute_metrics_daily(%s, %s)", list(result.days)).fetchone()
-                result.metrics_rows = row[0] if row else 0
+            if not dry_run:  # the days this run wrote were recorded with their rows: recompute and clear them
+                if counts.inserted + counts.updated:
+                    _analyze_if_grown(conn, spec.table, counts.inserted + counts.updated)
+                result.days, written = drain(conn)
+                result.metrics_rows += written
         except Exception as e:
             _finish(conn, run_id, source, counts, started, "failed", redact(str(e)))
             raise
