@@ -56,6 +56,8 @@ OPTIONS = (
     Option("dq_rules", "path", ("HEALSTACK_DQ_RULES",), "checks/dq", "the data-quality rules directory"),
     Option("checks", "path", ("HEALSTACK_CHECKS_DIR",), "checks",
            "the project's own guardrails (test_*.py) run beside healstack's"),
+    Option("pooler", "text", ("HEALSTACK_POOLER",), None,
+           "how the target is reached: direct, session or transaction (a pooler's mode); default: detected"),
     Option("healthcheck", "text", ("HEALSTACK_HEALTHCHECK",), None,
            "a function returning jsonb with an \"ok\" key, e.g. public.system_healthcheck (check HS105)"),
 )
@@ -65,6 +67,7 @@ BY_NAME = {o.name: o for o in OPTIONS}
 _UNITS_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION = re.compile(r"^\s*(?P<n>\d+)\s*(?P<unit>us|ms|s|min|h|d)?\s*$")
 _INT_MAX = 2**31 - 1
+_POOLER_MODES = {"direct": "direct", "session": "session pooler", "transaction": "transaction pooler"}
 _QUALIFIED_FUNCTION = re.compile(r"^[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*(\(\))?$")
 
 
@@ -96,6 +99,7 @@ class Settings:
     dq_rules: Path = Path("checks/dq")
     checks_dir: Path = Path("checks")
     healthcheck: str | None = None
+    pooler: str | None = None
     # the settings given explicitly (anything but a default): a missing file there is an error, while a
     # missing default file only means the project does not use that guardrail
     explicit: frozenset[str] = frozenset()
@@ -167,6 +171,10 @@ def _convert(option: Option, raw: Any, where: str, base: Path) -> Any:
         return Path(os.path.expanduser(text)) if Path(os.path.expanduser(text)).is_absolute() else base / text
     if option.kind == "duration":
         return duration(text, where)
+    if option.name == "pooler" and text not in _POOLER_MODES:
+        raise ConfigError(f"{where}={text!r} is not one of {', '.join(_POOLER_MODES)}")
+    if option.name == "pooler":
+        return _POOLER_MODES[text]
     if option.name == "healthcheck" and not _QUALIFIED_FUNCTION.match(text):
         raise ConfigError(f"{where}={text!r} is not a schema-qualified function name like public.system_healthcheck")
     return text

@@ -21,8 +21,10 @@ def connect(dsn: str, *, autocommit: bool = False, dbname: str | None = None) ->
     try:
         conninfo_to_dict(dsn)  # a malformed DSN is bad input, not a connection failure
         target = make_conninfo(dsn, dbname=dbname) if dbname else dsn
+        # no server-side prepared statements: behind a transaction pooler (Supabase's port 6543) the next
+        # transaction may reach a backend that has them or lacks them; healstack repeats few statements
         return psycopg.connect(target, autocommit=autocommit, application_name=APPLICATION_NAME,
-                               connect_timeout=10)
+                               connect_timeout=10, prepare_threshold=None)
     except psycopg.ProgrammingError as e:
         raise ConfigError(f"invalid database URL {redact_dsn(dsn)!r}: {_first_line(e)}") from e
     except psycopg.OperationalError as e:

@@ -11,6 +11,7 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -29,15 +30,12 @@ WINDOW = Window(date(2025, 3, 1), date(2025, 3, 12))
 DAYS = [WINDOW.since + timedelta(days=d) for d in range(12)]
 
 
-class _Client:
-    attempts: list[Any] = []
-
-
 class PagedSource:
     """Fixed pages from memory, resuming after the page its saved cursor names."""
 
     def __init__(self, name: str, table: str, pages: list[list[dict[str, Any]]]) -> None:
-        self.name, self.table, self._pages, self.client = name, table, pages, _Client()
+        self.name, self.table, self._pages = name, table, pages
+        self.client = SimpleNamespace(attempts=[])
 
     def pages(self, window: Window, cursor: dict[str, Any] | None) -> Iterator[Page]:
         for n in range((cursor or {}).get("page", -1) + 1, len(self._pages)):

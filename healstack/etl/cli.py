@@ -56,11 +56,12 @@ def _bar(name: str) -> Callable[[Counts], None]:
     return show
 
 
-def _pull(dsn: str, names: list[str], window: Window, dry_run: bool, progress: bool) -> None:
+def _pull(dsn: str, names: list[str], window: Window, dry_run: bool, progress: bool, pooler: str | None) -> None:
     for name in names:
         source = SOURCES[name]()
         try:
-            result = run_source(dsn, source, window, dry_run=dry_run, progress=_bar(name) if progress else None)
+            result = run_source(dsn, source, window, dry_run=dry_run, progress=_bar(name) if progress else None,
+                                pooler=pooler)
         finally:
             source.client.close()
         if progress:
@@ -89,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if since > until:
                     raise ConfigError(f"--since {since} is after --until {until}")
                 names = list(SOURCES) if args.source == "all" else [args.source]
-                _pull(target.dsn, names, Window(since, until), args.dry_run, progress=False)
+                _pull(target.dsn, names, Window(since, until), args.dry_run, progress=False, pooler=settings.pooler)
             elif args.command == "backfill":
                 if os.environ.get("RUN_BACKFILL", "").lower() != "true":
                     raise ConfigError("backfill runs only with RUN_BACKFILL=true")
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                       f"got {unknown or 'none'}")
                 window = Window(_date(os.environ.get("BACKFILL_START", ""), "BACKFILL_START"),
                                 _date(os.environ.get("BACKFILL_END", ""), "BACKFILL_END"))
-                _pull(target.dsn, names, window, dry_run=False, progress=True)
+                _pull(target.dsn, names, window, dry_run=False, progress=True, pooler=settings.pooler)
             else:
                 start, end = _date(args.start, "--from"), _date(args.end, "--to")
                 with connect(target.dsn, autocommit=True) as conn:

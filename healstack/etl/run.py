@@ -15,6 +15,7 @@ from healstack.db import connect
 from healstack.etl.loader import SPECS, Counts, Loader, load_cursor, lock_source, save_cursor
 from healstack.etl.metrics import drain, interrupt_stale
 from healstack.etl.sources import Source, Window
+from healstack.pooler import refuse_transaction_pooler
 from healstack.redact import redact
 
 Progress = Callable[[Counts], None]
@@ -33,9 +34,13 @@ class RunResult:
 
 
 def run_source(dsn: str, source: Source, window: Window, *, dry_run: bool = False,
-               progress: Progress | None = None) -> RunResult:
+               progress: Progress | None = None, pooler: str | None = None) -> RunResult:
+    """Load one source's window. ``pooler`` is the configured connection path (detected when None): a run
+    that writes refuses a transaction pooler, where its lock would not hold."""
     spec = SPECS[source.table]
     counts = Counts()
+    if not dry_run:
+        refuse_transaction_pooler(dsn, f"the ETL ({source.name})", pooler)
     with connect(dsn, autocommit=True) as conn:
         # staging tables live in local buffers; Postgres's default 8MB would spill a 50,000-row page to disk
         conn.execute("set temp_buffers = '64MB'")

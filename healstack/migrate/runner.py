@@ -22,6 +22,7 @@ from healstack.migrate.files import Migration, discover
 from healstack.migrate.indexes import indexed_tables, rebuild_invalid, require_valid
 from healstack.migrate.lint import lint_all
 from healstack.migrate.statements import Statement, split
+from healstack.pooler import refuse_transaction_pooler
 from healstack.results import CheckResult, Outcome
 
 
@@ -111,11 +112,12 @@ def apply_one(conn: psycopg.Connection[Any], migration: Migration, settings: Set
                    then=lambda count, ms: ledger.record(conn, migration, ms, count))
 
 
-def apply_migrations(ctx: Context, *, dry_run: bool = False) -> ApplyOutcome:
+def apply_migrations(ctx: Context, *, dry_run: bool = False, throwaway: bool = False) -> ApplyOutcome:
     """Apply every pending migration in ``ctx.settings.migrations_dir`` to the target.
 
     A refusal (unsafe or drifted migrations) or a failing migration does not raise: it is the outcome's
-    ``failure``, with the results gathered up to then. A bad setting or an unreachable target raises."""
+    ``failure``, with the results gathered up to then. A bad setting or an unreachable target raises.
+    A ``throwaway`` database (a reference build) is healstack's alone: no lock keeps anyone else out."""
     settings = ctx.settings
     migrations = discover(settings.migrations_dir)
     log = ctx.evidence("apply")
@@ -124,7 +126,7 @@ def apply_migrations(ctx: Context, *, dry_run: bool = False) -> ApplyOutcome:
         outcome = ApplyOutcome(dry_run=dry_run, server=server_facts(conn), evidence_dir=log.directory)
         log.event("connect", "connected", **outcome.server)
         try:
-            _apply(conn, migrations, settings, log, outcome)
+            _apply(conn, None if throwaway else ctx.dsn, migrations, settings, log, outcome)
         except (Refused, MigrationFailed) as e:
             outcome.failure = e
             log.event("failed", str(e))
@@ -134,25 +136,30 @@ def apply_migrations(ctx: Context, *, dry_run: bool = False) -> ApplyOutcome:
     return outcome
 
 
-def apply(dsn: str, settings: Settings, *, dry_run: bool = False, run_dir: Path | None = None) -> ApplyOutcome:
+def apply(dsn: str, settings: Settings, *, dry_run: bool = False, run_dir: Path | None = None,
+          throwaway: bool = False) -> ApplyOutcome:
     """apply_migrations() for callers that stop at the first problem: a refusal or failure raises."""
-    outcome = apply_migrations(Context(dsn, settings, run_dir), dry_run=dry_run)
+    outcome = apply_migrations(Context(dsn, settings, run_dir), dry_run=dry_run, throwaway=throwaway)
     if outcome.failure is not None:
         raise outcome.failure
     return outcome
 
 
-def _apply(conn: psycopg.Connection[Any], migrations: list[Migration], settings: Settings, log: EvidenceLog,
-           outcome: ApplyOutcome) -> None:
+def _apply(conn: psycopg.Connection[Any], lock_for: str | None, migrations: list[Migration], settings: Settings,
+           log: EvidenceLog, outcome: ApplyOutcome) -> None:
+    """Lint, lock (unless ``lock_for`` is None: a throwaway database), check drift, apply what is pending."""
     lint = lint_all(migrations)
     outcome.results += lint
     if any(r.outcome is Outcome.FAILED for r in lint):
         raise Refused(f"unsafe migration statements refused ({sum(not r.ok for r in lint)}); "
                       "fix them or add a '-- healstack: allow HSnnn <reason>' comment")
-    if not outcome.dry_run:
+    if not outcome.dry_run and lock_for is not None:
+        # a session lock through a transaction pooler would neither hold nor end with this run
+        refuse_transaction_pooler(lock_for, "apply", settings.pooler)
         row = conn.execute("select pg_try_advisory_lock(%s)", [ledger.APPLY_LOCK_KEY]).fetchone()
         if not (row and row[0]):
             raise ConfigError("another healstack apply is running against this database; try again later")
+    if not outcome.dry_run:
         log.event("compat", ensure_supabase_compat(conn))
         ledger.ensure_ledger(conn)
     applied = ledger.read_ledger(conn)

@@ -14,7 +14,7 @@ from healstack.migrate.runner import apply
 
 def _build(dsn: str, settings: Settings) -> catalog.Snapshot:
     # the reference build is scaffolding: no evidence of its own apply is written
-    apply(dsn, settings)
+    apply(dsn, settings, throwaway=True)
     with connect(dsn) as conn:
         return catalog.take(conn)
 
