@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from healstack.errors import ConfigError
+from healstack.redact import remember_dsn
 
 Kind = Literal["path", "duration", "text"]
 
@@ -124,6 +125,8 @@ class Settings:
             else:
                 explicit.add(option.name)
             values[_FIELD.get(option.name, option.name)] = _convert(option, raw, where, base)
+        if values.get("database_url"):  # from an option or a file, the environment's redaction would miss it
+            remember_dsn(values["database_url"])
         return cls(root=root, explicit=frozenset(explicit), **values)
 
     @classmethod

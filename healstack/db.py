@@ -11,7 +11,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from healstack.errors import ConfigError
-from healstack.redact import redact_dsn
+from healstack.redact import redact, redact_dsn
 
 APPLICATION_NAME = "healstack"
 
@@ -26,14 +26,16 @@ def connect(dsn: str, *, autocommit: bool = False, dbname: str | None = None) ->
         return psycopg.connect(target, autocommit=autocommit, application_name=APPLICATION_NAME,
                                connect_timeout=10, prepare_threshold=None)
     except psycopg.ProgrammingError as e:
-        raise ConfigError(f"invalid database URL {redact_dsn(dsn)!r}: {_first_line(e)}") from e
+        raise ConfigError(f"invalid database URL {redact_dsn(dsn)!r}: {_last_line(e, dsn)}") from None
     except psycopg.OperationalError as e:
-        raise ConfigError(f"cannot connect to {redact_dsn(dsn)}: {_first_line(e)}") from e
+        raise ConfigError(f"cannot connect to {redact_dsn(dsn)}: {_last_line(e, dsn)}") from None
 
 
-def _first_line(error: Exception) -> str:
+def _last_line(error: Exception, dsn: str) -> str:
+    """libpq's own words, which may quote part of the DSN (an invalid percent-escape, say): the DSN's
+    password is masked in every form it can take."""
     text = str(error).strip().splitlines()
-    return redact_dsn(text[-1] if text else type(error).__name__)
+    return redact(text[-1] if text else type(error).__name__, dsn=dsn)
 
 
 def with_dbname(dsn: str, dbname: str) -> str:

@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from psycopg.conninfo import make_conninfo
 from repo import REPO
 
 from healstack.db import connect
@@ -157,3 +159,18 @@ def test_rehearsal_and_verify_report_the_same_checks_for_the_same_database(migra
     assert {c for c, _ in rehearsed - verified} == {"HS100"}  # the apply action's own record
     assert verified <= rehearsed
     assert {"HS104", "HS105", "HS503", "HS202", "HS300", "HS501"} <= {c for c, _ in verified}
+
+
+def test_no_secret_reaches_any_output_or_report(migrated_db, tmp_path):
+    """A password in the DSN (the trust-auth test server ignores it) and secret-looking variables."""
+    password = "Pw-7@:/s3cr3t x'"
+    secret_dsn = make_conninfo(migrated_db, password=password)
+    env = {"DATABASE_URL": secret_dsn, "EVENTS_TOKEN": "tok-9f8e7d6c5b4a", "META_APP_SECRET": "appsecret-123456",
+           "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T000/B000/XXXXSECRET"}
+    done = _run("--reports", str(tmp_path), "verify", "-m", "apply or parity or rls", "-v", env=env, cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file())
+    for secret in (password, quote(password, safe=""), *list(env.values())[1:]):
+        for where, text in (("stdout", done.stdout), ("stderr", done.stderr), ("reports", written)):
+            assert secret not in text, f"{secret!r} in {where}"
+    assert "password=***" in done.stdout  # the target is shown, its password masked
