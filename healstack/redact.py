@@ -7,6 +7,7 @@ invalid percent-escape, an unquoted value with a space). Every form found is mas
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from urllib.parse import quote, unquote
@@ -43,10 +44,8 @@ def _quoted_value(text: str) -> str:
 def dsn_secrets(dsn: str) -> set[str]:
     """Every form the password of ``dsn`` can take in text: as libpq parses it, raw, percent-encoded."""
     found: set[str] = set()
-    try:
+    with contextlib.suppress(psycopg.Error):  # what libpq cannot parse is read raw below
         found.add(str(conninfo_to_dict(dsn).get("password") or ""))
-    except psycopg.Error:
-        pass
     if _SCHEME.match(dsn):
         authority = dsn.split("://", 1)[1]
         if "@" in authority:
