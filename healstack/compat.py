@@ -22,14 +22,39 @@ def is_supabase(conn: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0])
 
 
+def in_place(conn: psycopg.Connection[Any]) -> bool:
+    """Everything compat creates is there already: an administrator prepared the database, and a migration
+    role without the rights to redo its grants can still apply."""
+    row = conn.execute(
+        "select (select count(*) from pg_roles where rolname in ('anon', 'authenticated', 'service_role',"
+        " 'authenticator')) = 4 and to_regnamespace('extensions') is not null and to_regclass('auth.users')"
+        " is not null and to_regprocedure('auth.jwt()') is not null and to_regprocedure('auth.uid()') is not null"
+        " and to_regprocedure('auth.role()') is not null and to_regprocedure('auth.email()') is not null").fetchone()
+    return bool(row and row[0])
+
+
+def _remedy(message: str) -> str:
+    """What the role lacks, read from Postgres's own refusal rather than assumed."""
+    lowered = message.lower()
+    if "bypassrls" in lowered:
+        return "service_role is created BYPASSRLS, which only a superuser (or a BYPASSRLS role) may grant"
+    if "create role" in lowered:
+        return "the roles anon, authenticated, service_role and authenticator are missing and need CREATEROLE"
+    if "database" in lowered:
+        return "the schemas auth and extensions need CREATE on the database"
+    return "run this once as the database owner or a superuser"
+
+
 def ensure_supabase_compat(conn: psycopg.Connection[Any]) -> str:
     """Create what is missing (idempotent, one transaction). Returns what was done, for the evidence log."""
     if is_supabase(conn):
         return "skipped: Supabase database (role supabase_admin and auth.jwt() exist)"
+    if in_place(conn):
+        return "in place: roles, schemas auth and extensions, auth functions (prepared before; not redone)"
     try:
         with conn.transaction():
             conn.execute(compat_sql().encode())
     except psycopg.errors.InsufficientPrivilege as e:
-        raise ConfigError("creating Supabase's roles and auth schema needs CREATEROLE: "
-                          f"{e.diag.message_primary}") from e
+        raise ConfigError(f"preparing Supabase's roles and auth schema: {e.diag.message_primary}; "
+                          f"{_remedy(e.diag.message_primary or '')}") from e
     return "ensured: roles anon, authenticated, service_role, authenticator; schema auth; default privileges"

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import re
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from healstack import catalog
+from healstack.context import Context
 from healstack.db import connect, throwaway_database
 from healstack.delta import plan_delta, render_delta
 from healstack.embedded import default_bindir
 from healstack.evidence import EvidenceLog
 from healstack.migrate.files import Migration
-from healstack.migrate.runner import execute
+from healstack.migrate.runner import apply, execute
+from healstack.results import Outcome
 from healstack.verify.parity import parity_results
+from healstack.verify.run import parity
 
 # (what is dropped, how) — every kind the convergence property covers
 DROPS = {
@@ -157,3 +162,24 @@ def test_snapshot_agrees_with_pg_dump(pg_server, migrated_template, dropped):
         with connect(a) as ca, connect(b) as cb:
             assert catalog.diff(catalog.take(ca), catalog.take(cb)) != []
         assert _normalised_dump(a, bindir) != _normalised_dump(b, bindir)
+
+
+def test_owners_and_grants_compare_relative_to_each_sides_migration_role(pg_server, migrated_template,
+                                                                        test_settings):
+    """A target migrated by its own role, checked by another: its owners and grants are not differences.
+    (Before, every owned object and implicit owner grant was: 406 false differences.)"""
+    with connect(pg_server, autocommit=True) as admin:
+        if not admin.execute("select from pg_roles where rolname = 'migrator'").fetchone():
+            admin.execute("create role migrator login nocreatedb")
+    name = f"owned_{uuid.uuid4().hex[:8]}"
+    with throwaway_database(pg_server, name) as dsn:
+        with connect(dsn, autocommit=True) as admin:
+            # the API roles exist server-wide (the template's build made them): migrator prepares the rest
+            admin.execute(sql.SQL("alter database {} owner to migrator").format(sql.Identifier(name)))
+        apply(make_conninfo(dsn, user="migrator"), test_settings)
+        results = parity(Context(dsn, test_settings))  # checked as postgres, whose reference postgres owns
+        assert [(r.check_id, r.outcome) for r in results] == [("HS300", Outcome.PASSED)], [
+            r.line() for r in results[:5]]
+        with connect(dsn) as conn:
+            assert conn.execute("select relowner::regrole::text from pg_class where oid = 'public.spend'::regclass"
+                                ).fetchone() == ("migrator",)

@@ -59,6 +59,26 @@ def _freeze(row: dict[str, Any]) -> Record:
     return MappingProxyType({k: tuple(v) if isinstance(v, list) else v for k, v in row.items() if k != "key"})
 
 
+# Where a snapshot names a role: these fields, and the keys of these kinds (`... to <grantee>`, `... for <owner>`).
+ROLE_FIELDS = ("owner", "grantee", "roles")
+KEYS_WITH_ROLES = ("grants", "default_privileges")
+
+
+def rename_role(snapshot: Snapshot, old: str, new: str) -> Snapshot:
+    """The snapshot as if role ``old`` were called ``new``: a reference schema built by one role compares with
+    a target migrated by another without every owner and grant showing up as a difference."""
+    def value(v: Any) -> Any:
+        if isinstance(v, tuple):
+            return tuple(new if item == old else item for item in v)
+        return new if v == old else v
+
+    def key(kind: str, k: str) -> str:
+        return " ".join(new if word == old else word for word in k.split(" ")) if kind in KEYS_WITH_ROLES else k
+
+    return {kind: {key(kind, k): MappingProxyType({f: value(v) if f in ROLE_FIELDS else v for f, v in rec.items()})
+                   for k, rec in records.items()} for kind, records in snapshot.items()}
+
+
 class Change(enum.StrEnum):
     MISSING = "missing"
     UNEXPECTED = "unexpected"

@@ -12,15 +12,16 @@ from healstack.errors import ConfigError
 from healstack.migrate.runner import apply
 
 
-def _build(dsn: str, settings: Settings) -> catalog.Snapshot:
+def _build(dsn: str, settings: Settings) -> tuple[catalog.Snapshot, str]:
     # the reference build is scaffolding: no evidence of its own apply is written
     apply(dsn, settings, throwaway=True)
     with connect(dsn) as conn:
-        return catalog.take(conn)
+        row = conn.execute("select current_user").fetchone()
+        return catalog.take(conn), str(row[0] if row else "")
 
 
-def reference_snapshot(settings: Settings, target_dsn: str | None = None) -> catalog.Snapshot:
-    """Snapshot of the migrations applied to a fresh database.
+def reference_snapshot(settings: Settings, target_dsn: str | None = None) -> tuple[catalog.Snapshot, str]:
+    """Snapshot of the migrations applied to a fresh database, and the role that applied them.
 
     The reference is built on the target's own server when it allows CREATE DATABASE, so both sides
     are deparsed by the same Postgres version; otherwise on an embedded server.

@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
+
 from healstack import catalog
 from healstack.context import Context
 from healstack.db import connect
 from healstack.delta import Delta, plan_delta
+from healstack.migrate.ledger import ledger_exists
 from healstack.results import CheckResult
 from healstack.verify.lints import LINTS, gather, load_waivers, run_lint
 from healstack.verify.parity import parity_results
 from healstack.verify.reference import reference_snapshot
 
 
+def migration_role(conn: psycopg.Connection[Any]) -> str:
+    """The role that migrated the target: the ledger's last applier, else the role checking it."""
+    if ledger_exists(conn):
+        row = conn.execute("select applied_by from healstack.schema_migrations order by applied_at desc, version desc"
+                           " limit 1").fetchone()
+        if row:
+            return str(row[0])
+    row = conn.execute("select current_user").fetchone()
+    return str(row[0] if row else "")
+
+
 def _snapshots(ctx: Context) -> tuple[catalog.Snapshot, catalog.Snapshot]:
-    expected = reference_snapshot(ctx.settings, ctx.dsn)
+    """(expected, actual). Owners and grants are compared relative to each side's migration role: the
+    reference is built by whoever checks (or by postgres on an embedded server when the target's server
+    allows no CREATE DATABASE), the target was migrated by whoever applied it."""
+    expected, reference_role = reference_snapshot(ctx.settings, ctx.dsn)
     with connect(ctx.dsn) as conn:
-        return expected, catalog.take(conn)
+        target_role = migration_role(conn)
+        actual = catalog.take(conn)
+    if reference_role != target_role:
+        expected = catalog.rename_role(expected, reference_role, target_role)
+    return expected, actual
 
 
 def _logged(ctx: Context, phase: str, results: list[CheckResult]) -> list[CheckResult]:
