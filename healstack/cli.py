@@ -14,8 +14,9 @@ from pathlib import Path
 from healstack import __version__, registry
 from healstack.config import Settings
 from healstack.context import Context
+from healstack.db import connect
 from healstack.delta import render_delta
-from healstack.errors import HealstackError
+from healstack.errors import ConfigError, HealstackError
 from healstack.migrate.files import discover
 from healstack.migrate.lint import lint_all
 from healstack.redact import redact
@@ -23,8 +24,10 @@ from healstack.registry import Phase
 from healstack.results import ExitCode, Outcome
 from healstack.rls.contract import load_contract
 from healstack.rls.pgtap import export as export_pgtap
+from healstack.rls.run import unknown_columns
 from healstack.run import Actions
 from healstack.runner import run_guardrails
+from healstack.sqlfiles import query
 from healstack.target import open_target
 from healstack.verify.run import delta_for
 
@@ -106,6 +109,21 @@ def _cmd_delta(args: argparse.Namespace, settings: Settings) -> int:
     return 3 if delta.refused else 1
 
 
+def _cmd_export_pgtap(args: argparse.Namespace, settings: Settings) -> int:
+    """The contract as pgTAP files, once it is known to fit the schema (checked against the target)."""
+    contracts = load_contract(settings.rls_contract)
+    with open_target(settings, migrated=True) as target, connect(target.dsn) as conn:
+        columns = {name: set(cols) for name, cols in conn.execute(query("healstack.rls", "tables"))}
+    problems = [f"public.{table}: {problem}" for table, problem in unknown_columns(contracts, columns).items()]
+    problems += [f"public.{table}: not in the database" for table in sorted(contracts.keys() - columns.keys())]
+    if problems:
+        raise ConfigError(f"{settings.rls_contract.name} does not fit the schema, nothing written: {problems[0]}"
+                          + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    written = export_pgtap(contracts, args.directory)
+    print(f"wrote {len(written)} pgTAP files to {args.directory}")
+    return 0
+
+
 def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     if args.command == "checks":
         print("\n".join(registry.markdown_table()))
@@ -121,9 +139,7 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     if args.command == "delta":
         return _cmd_delta(args, settings)
     if args.command == "rls":
-        written = export_pgtap(load_contract(settings.rls_contract), args.directory)
-        print(f"wrote {len(written)} pgTAP files to {args.directory}")
-        return 0
+        return _cmd_export_pgtap(args, settings)
     return _cmd_lint(settings)
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from healstack.declarations import read_toml
 from healstack.errors import ConfigError
 from healstack.redact import remember_dsn
 
@@ -187,10 +187,7 @@ def read_project_table(path: Path) -> dict[str, Any]:
     """[tool.healstack] of a pyproject.toml; an absent file or table is empty."""
     if not path.is_file():
         return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: {e}") from e
+    data = read_toml(path)
     table = data.get("tool", {}).get("healstack", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.healstack] must be a table")

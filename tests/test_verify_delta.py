@@ -169,7 +169,7 @@ def test_owners_and_grants_compare_relative_to_each_sides_migration_role(pg_serv
     """A target migrated by its own role, checked by another: its owners and grants are not differences.
     (Before, every owned object and implicit owner grant was: 406 false differences.)"""
     with connect(pg_server, autocommit=True) as admin:
-        if not admin.execute("select from pg_roles where rolname = 'migrator'").fetchone():
+        if not admin.execute("select 1 from pg_roles where rolname = 'migrator'").fetchone():
             admin.execute("create role migrator login nocreatedb")
     name = f"owned_{uuid.uuid4().hex[:8]}"
     with throwaway_database(pg_server, name) as dsn:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from healstack.declarations import read_text
 from healstack.errors import ConfigError
 from healstack.results import Severity
 
@@ -79,7 +80,33 @@ class Rule:
         return f"at most {self.max_violations} violations"
 
 
+# The type each key must have: a wrong one is one line naming the rule and key, never a crash at run time.
+_NUMBER, _TEXT, _TEXTS = (int, float), (str,), (list,)
+KEY_TYPES: dict[str, tuple[type, ...]] = {
+    "id": _TEXT, "type": _TEXT, "severity": _TEXT, "owner": _TEXT, "description": _TEXT, "max_violations": (int,),
+    "max_ratio": _NUMBER, "window_column": _TEXT, "window_days": _NUMBER, "column": _TEXT, "columns": _TEXTS,
+    "values": _TEXTS, "pattern": _TEXT, "max_age_hours": _NUMBER, "min": _NUMBER, "max": _NUMBER,
+    "tolerance_minutes": _NUMBER, "to": _TEXT, "to_column": _TEXT, "key": _TEXTS, "to_key": _TEXTS,
+    "filter": (dict,), "tolerance": _NUMBER, "days": (int,), "max_deviation": _NUMBER, "sql": _TEXT,
+}
+_NAMES = {int: "a whole number", float: "a number", str: "a string", list: "a list", dict: "a table"}
+
+
+def _check_types(raw: dict[str, Any], source: str) -> None:
+    for key, value in raw.items():
+        wanted = KEY_TYPES.get(key)
+        if wanted and (not isinstance(value, wanted) or isinstance(value, bool)):
+            name = _NAMES[wanted[0]] if len(wanted) == 1 else "a number"
+            raise ConfigError(f"{source}: rule {raw.get('id', '?')}: {key} must be {name}, not {value!r}")
+    if raw.get("max_violations", 0) < 0 or not 0 <= raw.get("max_ratio", 0) <= 1:
+        raise ConfigError(f"{source}: rule {raw.get('id', '?')}: max_violations must be >= 0 and max_ratio "
+                          "between 0 and 1")
+
+
 def _rule(raw: dict[str, Any], table: str, source: str) -> Rule:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: a rule is a [[rules]] table, not {raw!r}")
+    _check_types(raw, source)
     kind = raw.get("type")
     if kind not in REQUIRED:
         raise ConfigError(f"{source}: unknown rule type {kind!r}; known: {', '.join(sorted(REQUIRED))}")
@@ -106,7 +133,7 @@ def _rule(raw: dict[str, Any], table: str, source: str) -> Rule:
 
 def load_table_file(path: Path) -> list[Rule]:
     """A table's rules: `table = "public.x"` and [[rules]] entries."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -116,6 +143,8 @@ def load_table_file(path: Path) -> list[Rule]:
         raise ConfigError(f"{path.name}: needs table = \"schema.table\"")
     lines = [i for i, line in enumerate(text.splitlines(), start=1) if line.strip() == "[[rules]]"]
     entries = data.get("rules", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path.name}: rules are [[rules]] tables, not {entries!r}")
     return [_rule(raw, table, f"{path.name}:{lines[i] if i < len(lines) else 1}") for i, raw in enumerate(entries)]
 
 
@@ -126,7 +155,7 @@ def load_sql_rule(path: Path) -> Rule:
     """A custom rule: a query returning the violating rows, with `-- key: value` header lines."""
     header: dict[str, Any] = {}
     body: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_text(path).splitlines():
         match = _HEADER.match(line)
         if match and not body:
             header[match["key"]] = match["value"]
@@ -136,6 +165,11 @@ def load_sql_rule(path: Path) -> Rule:
         raise ConfigError(f"{path.name}: a custom rule needs '-- id:' and '-- table:' header lines")
     query = "\n".join(body).strip().rstrip(";")
     table = header.pop("table")
+    if "max_violations" in header:
+        if not header["max_violations"].isdigit():
+            raise ConfigError(f"{path.name}:1: rule {header['id']}: max_violations must be a whole number, not "
+                              f"{header['max_violations']!r}")
+        header["max_violations"] = int(header["max_violations"])
     return _rule({**header, "type": "custom", "sql": query}, table, f"{path.name}:1")
 
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -78,36 +79,56 @@ def _pull(dsn: str, names: list[str], window: Window, dry_run: bool, progress: b
             print(f"note: {note}")
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a command will do, validated before any server starts or any source is called."""
+
+    names: list[str]
+    window: Window
+    dry_run: bool = False
+    progress: bool = False
+    metrics_only: bool = False
+
+
+def _plan(args: argparse.Namespace, today: date) -> Plan:
+    if args.command == "pull":
+        until = _date(args.until, "--until") if args.until else today
+        since = _date(args.since, "--since") if args.since else until - timedelta(days=1)
+        if since > until:
+            raise ConfigError(f"--since {since} is after --until {until}")
+        return Plan(list(SOURCES) if args.source == "all" else [args.source], Window(since, until), args.dry_run)
+    if args.command == "backfill":
+        if os.environ.get("RUN_BACKFILL", "").lower() != "true":
+            raise ConfigError("backfill runs only with RUN_BACKFILL=true")
+        names = [n.strip().replace("_", "-") for n in os.environ.get("BACKFILL_SOURCES", "").split(",") if n.strip()]
+        unknown = [n for n in names if n not in SOURCES]
+        if not names or unknown:
+            raise ConfigError(f"BACKFILL_SOURCES must list some of {', '.join(SOURCES)}; got {unknown or 'none'}")
+        window = Window(_date(os.environ.get("BACKFILL_START", ""), "BACKFILL_START"),
+                        _date(os.environ.get("BACKFILL_END", ""), "BACKFILL_END"))
+        if window.since > window.until:
+            raise ConfigError(f"BACKFILL_START {window.since} is after BACKFILL_END {window.until}")
+        return Plan(names, window, progress=True)
+    start, end = _date(args.start, "--from"), _date(args.end, "--to")
+    if start > end:
+        raise ConfigError(f"--from {start} is after --to {end}")
+    return Plan([], Window(start, end), metrics_only=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.for_cli()
-        today = datetime.now(ZoneInfo(TORONTO)).date()
+        plan = _plan(args, datetime.now(ZoneInfo(TORONTO)).date())
         with open_target(settings, migrated=True) as target:
-            if args.command == "pull":
-                until = _date(args.until, "--until") if args.until else today
-                since = _date(args.since, "--since") if args.since else until - timedelta(days=1)
-                if since > until:
-                    raise ConfigError(f"--since {since} is after --until {until}")
-                names = list(SOURCES) if args.source == "all" else [args.source]
-                _pull(target.dsn, names, Window(since, until), args.dry_run, progress=False, pooler=settings.pooler)
-            elif args.command == "backfill":
-                if os.environ.get("RUN_BACKFILL", "").lower() != "true":
-                    raise ConfigError("backfill runs only with RUN_BACKFILL=true")
-                names = [n.strip().replace("_", "-") for n in os.environ.get("BACKFILL_SOURCES", "").split(",")
-                         if n.strip()]
-                unknown = [n for n in names if n not in SOURCES]
-                if not names or unknown:
-                    raise ConfigError(f"BACKFILL_SOURCES must list some of {', '.join(SOURCES)}; "
-                                      f"got {unknown or 'none'}")
-                window = Window(_date(os.environ.get("BACKFILL_START", ""), "BACKFILL_START"),
-                                _date(os.environ.get("BACKFILL_END", ""), "BACKFILL_END"))
-                _pull(target.dsn, names, window, dry_run=False, progress=True, pooler=settings.pooler)
-            else:
-                start, end = _date(args.start, "--from"), _date(args.end, "--to")
+            if plan.metrics_only:
                 with connect(target.dsn, autocommit=True) as conn:
-                    row = conn.execute("select public.recompute_metrics_daily(%s, %s)", [start, end]).fetchone()
-                print(f"metrics_daily: {row[0] if row else 0} rows written for {start}..{end}")
+                    row = conn.execute("select public.recompute_metrics_daily(%s, %s)",
+                                       [plan.window.since, plan.window.until]).fetchone()
+                print(f"metrics_daily: {row[0] if row else 0} rows written for "
+                      f"{plan.window.since}..{plan.window.until}")
+            else:
+                _pull(target.dsn, plan.names, plan.window, plan.dry_run, plan.progress, settings.pooler)
     except HealstackError as e:
         print(f"etl: error: {redact(str(e))}", file=sys.stderr)
         return e.exit_code

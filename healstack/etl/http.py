@@ -3,6 +3,7 @@ with full jitter, Retry-After honoured, bounded attempts and total time. Auth fa
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from healstack.errors import HealstackError
+from healstack.errors import ConfigError, HealstackError
 
 
 class Failure(Enum):
@@ -32,8 +33,21 @@ class SourceError(HealstackError):
 class RetryPolicy:
     attempts: int = 6
     base_s: float = 0.5
-    cap_s: float = 30.0
-    total_s: float = 300.0
+    cap_s: float = 30.0    # our own backoff's longest wait; a server's Retry-After is honoured beyond it
+    total_s: float = 300.0  # the budget of waiting per request (ETL_RETRY_BUDGET seconds)
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        raw = os.environ.get("ETL_RETRY_BUDGET", "").strip()
+        if not raw:
+            return cls()
+        try:
+            budget = float(raw)
+        except ValueError:
+            budget = -1
+        if budget <= 0:
+            raise ConfigError(f"ETL_RETRY_BUDGET={raw!r} is not a number of seconds greater than 0")
+        return cls(total_s=budget)
 
 
 @dataclass
@@ -68,7 +82,7 @@ class SourceClient:
     source: str
     token_env: str
     classify: Classifier = http_status_failure
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    policy: RetryPolicy = field(default_factory=RetryPolicy.from_env)
     transport: httpx.BaseTransport | None = None
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
@@ -81,18 +95,19 @@ class SourceClient:
     def close(self) -> None:
         self._client.close()
 
-    def _backoff(self, attempt: int, retry_after: str | None) -> float:
+    def _backoff(self, attempt: int, retry_after: str | None) -> tuple[float, bool]:
+        """(seconds to wait, whether the server asked for them): Retry-After is honoured whole, within the budget."""
         if retry_after:
             try:
-                return min(float(retry_after), self.policy.cap_s)
+                return max(float(retry_after), 0.0), True
             except ValueError:
                 pass
-        return self.rng.uniform(0, min(self.policy.cap_s, self.policy.base_s * 2 ** attempt))
+        return self.rng.uniform(0, min(self.policy.cap_s, self.policy.base_s * 2 ** attempt)), False
 
     def get(self, url: str, params: dict[str, Any] | None = None,
             headers: dict[str, str] | None = None) -> tuple[httpx.Response, Any]:
         """The response and its decoded JSON, after retrying transient failures."""
-        started = time.monotonic()
+        waited = 0.0
         first = len(self.attempts)
         for attempt in range(self.policy.attempts):
             status: int | None = None
@@ -115,10 +130,15 @@ class SourceClient:
             if failure is Failure.FATAL:
                 self.attempts.append(Attempt(url, status, f"fatal: {detail}", 0.0))
                 raise SourceError(f"{self.source}: request failed ({detail}); not retried")
-            wait = self._backoff(attempt, retry_after)
+            wait, asked = self._backoff(attempt, retry_after)
             self.attempts.append(Attempt(url, status, f"transient: {detail}", wait))
-            if attempt + 1 == self.policy.attempts or time.monotonic() - started + wait > self.policy.total_s:
+            if asked and waited + wait > self.policy.total_s:
+                raise SourceError(f"{self.source}: the server asks to wait {wait:.0f} s (Retry-After), more than the "
+                                  f"{self.policy.total_s - waited:.0f} s left of the retry budget; run again later "
+                                  "or raise ETL_RETRY_BUDGET")
+            if attempt + 1 == self.policy.attempts or waited + wait > self.policy.total_s:
                 break
             self.sleep(wait)
+            waited += wait
         raise SourceError(f"{self.source}: gave up after {len(self.attempts) - first} attempts "
                           f"(last: {self.attempts[-1].failure})")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -12,9 +12,10 @@ import psycopg
 from psycopg import sql
 
 from healstack.db import connect
+from healstack.etl.http import SourceError
 from healstack.etl.loader import SPECS, Counts, Loader, load_cursor, lock_source, save_cursor
 from healstack.etl.metrics import drain, interrupt_stale
-from healstack.etl.sources import Source, Window
+from healstack.etl.sources import Page, Source, Window
 from healstack.pooler import refuse_transaction_pooler
 from healstack.redact import redact
 
@@ -69,15 +70,19 @@ def run_source(dsn: str, source: Source, window: Window, *, dry_run: bool = Fals
         try:
             # the helper connection splits long first-load pages with this one (same target, same role)
             loader = Loader.for_window(conn, spec, window.since, window.until, helper=lambda: connect(dsn))
-            for page in source.pages(window, cursor):
+            for page in checked_pages(source, window, cursor):
                 counts.pages += 1
                 counts.fetched += len(page.rows)
                 counts.warnings += [w for w in page.warnings if w not in counts.warnings]
-                with conn.transaction(force_rollback=dry_run):
-                    inserted, updated, unchanged = loader.load(page.rows, dry_run=dry_run) if page.rows else (0, 0, 0)
-                    counts.add(inserted, updated, unchanged)
-                    if not dry_run:
-                        save_cursor(conn, source.name, page.cursor)
+                try:
+                    with conn.transaction(force_rollback=dry_run):
+                        inserted, updated, unchanged = (loader.load(page.rows, dry_run=dry_run) if page.rows
+                                                        else (0, 0, 0))
+                        counts.add(inserted, updated, unchanged)
+                        if not dry_run:
+                            save_cursor(conn, source.name, page.cursor)
+                except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as e:
+                    raise payload_error(source.name, counts.pages, e) from None
                 if progress:
                     progress(counts)
             if not dry_run:  # the days this run wrote were recorded with their rows: recompute and clear them
@@ -94,6 +99,35 @@ def run_source(dsn: str, source: Source, window: Window, *, dry_run: bool = Fals
         _finish(conn, run_id, source, counts, started, "succeeded", None)
         result.failed_attempts = len(source.client.attempts)
         return result
+
+
+def checked_pages(source: Source, window: Window, cursor: dict[str, Any] | None) -> Iterator[Page]:
+    """The source's pages; a record the source cannot turn into a row (a field missing, a value of the wrong
+    shape) ends the run naming the source and page, before anything of that page is written."""
+    pages = source.pages(window, cursor)
+    number = 0
+    while True:
+        number += 1
+        try:
+            page = next(pages)
+        except StopIteration:
+            return
+        except KeyError as e:
+            raise SourceError(f"{source.name}: page {number}: a record lacks the field {e}; nothing of this page "
+                              "was written, earlier pages and their cursor are kept") from None
+        except (TypeError, ValueError, AttributeError) as e:
+            raise SourceError(f"{source.name}: page {number}: a record has a field of the wrong shape ({e}); nothing "
+                              "of this page was written, earlier pages and their cursor are kept") from None
+        yield page
+
+
+def payload_error(source: str, page: int, error: psycopg.Error) -> SourceError:
+    """A value the database refused (COPY names the column in its context line), as one line."""
+    context = error.diag.context or ""
+    column = context.split("column ", 1)[1].split(":", 1)[0] if "column " in context else None
+    where = f"field {column}" if column else "a row"
+    return SourceError(f"{source}: page {page}: {where}: {error.diag.message_primary or error}; nothing of this "
+                       "page was written, earlier pages and their cursor are kept")
 
 
 def _analyze_if_grown(conn: psycopg.Connection[Any], table: str, written: int) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from healstack.declarations import read_text
 from healstack.errors import ConfigError
 
 # NNNN_name.sql (healstack) or YYYYMMDDHHMMSS_name.sql (Supabase CLI).
@@ -31,7 +32,7 @@ class Migration:
     @cached_property
     def text(self) -> str:
         # Line endings are normalised so a checkout with CRLF does not look like drift.
-        return self.path.read_text(encoding="utf-8").replace("\r\n", "\n")
+        return read_text(self.path).replace("\r\n", "\n")
 
     @cached_property
     def checksum(self) -> str:

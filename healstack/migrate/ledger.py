@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
+from healstack.errors import ConfigError
 from healstack.migrate.files import Migration
 
 # One key for every healstack apply, so two runs against one database never interleave.
@@ -40,12 +41,17 @@ def ledger_exists(conn: psycopg.Connection[Any]) -> bool:
 
 def read_ledger(conn: psycopg.Connection[Any]) -> dict[str, LedgerRow]:
     """Applied migrations by version; empty when the ledger does not exist yet (read-only)."""
-    if not ledger_exists(conn):
-        return {}
-    with conn.cursor(row_factory=class_row(LedgerRow)) as cur:
-        cur.execute("select version, name, checksum, applied_at, duration_ms, applied_by, statements"
-                    " from healstack.schema_migrations order by version")
-        return {row.version: row for row in cur}
+    try:
+        if not ledger_exists(conn):
+            return {}
+        with conn.transaction(), conn.cursor(row_factory=class_row(LedgerRow)) as cur:
+            cur.execute("select version, name, checksum, applied_at, duration_ms, applied_by, statements"
+                        " from healstack.schema_migrations order by version")
+            return {row.version: row for row in cur}
+    except psycopg.errors.InsufficientPrivilege as e:
+        raise ConfigError(f"role {conn.info.user} cannot read the migration ledger healstack.schema_migrations "
+                          f"({e.diag.message_primary}); grant it USAGE on schema healstack and SELECT on the "
+                          "ledger, or run as the role that applies migrations") from None
 
 
 def record(conn: psycopg.Connection[Any], migration: Migration, duration_ms: float, statements: int) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from healstack.declarations import read_toml
 from healstack.errors import ConfigError
 
 COMMANDS = ("select", "insert", "update", "delete")
@@ -61,8 +61,8 @@ def load_contract(path: Path) -> dict[str, TableContract]:
     """Table name -> contract; a malformed file is one clear error naming the entry."""
     if not path.exists():
         raise ConfigError(f"RLS contract not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path.name}: {e}") from e
+    data = read_toml(path)
+    for table, raw in data.items():
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path.name}: {table} must be a table ([{table}]), not a {type(raw).__name__}")
     return {table: _entry(table, raw, path.name) for table, raw in data.items()}

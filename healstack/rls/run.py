@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from healstack.context import Context
 from healstack.db import connect
+from healstack.errors import ConfigError
 from healstack.results import CheckResult, Outcome
 from healstack.rls.contract import TableContract, load_contract
 from healstack.rls.leaks import LEAK_IDENTITIES, exposed_objects, probe_leak
@@ -25,6 +26,20 @@ def coverage(tables: set[str], contracts: dict[str, TableContract]) -> list[Chec
     return results or [CheckResult(COVERAGE_ID, Outcome.PASSED, "public", f"all {len(tables)} tables covered")]
 
 
+def unknown_columns(contracts: dict[str, TableContract], columns: dict[str, set[str]]) -> dict[str, str]:
+    """Contract entries naming columns their table lacks: table -> what is wrong."""
+    problems = {}
+    for table, tc in contracts.items():
+        if table not in columns:
+            continue  # a missing table is HS503's finding
+        named = {c for c in (tc.tenant, tc.update_column, *tc.sample) if c is not None}
+        missing = sorted(named - columns[table])
+        if missing:
+            problems[table] = (f"the contract names {', '.join(missing)}, which public.{table} does not have; fix "
+                               "the contract's tenant, update_column or sample")
+    return problems
+
+
 def rls_contract(ctx: Context) -> list[CheckResult]:
     """Coverage, then each table x identity x command case, then each exposed object x identity."""
     path = ctx.settings.rls_contract
@@ -33,10 +48,17 @@ def rls_contract(ctx: Context) -> list[CheckResult]:
                             f"no RLS contract at {path}; `healstack rls scaffold` writes one from the live policies")]
     contracts = load_contract(path)
     with connect(ctx.dsn, autocommit=True) as conn:
-        tables = {row[0] for row in conn.execute(query("healstack.rls", "tables"))}
-    results = coverage(tables, contracts)
+        columns = {name: set(cols) for name, cols in conn.execute(query("healstack.rls", "tables"))}
+    results = coverage(set(columns), contracts)
+    for table, problem in sorted(unknown_columns(contracts, columns).items()):
+        results.append(CheckResult("HS501", Outcome.ERROR, f"public.{table}", problem))
+        del contracts[table]  # its cases cannot be seeded: one error for the table, not one per case
     simulator = Simulator(ctx.dsn)
     try:
+        try:
+            simulator.check_roles()
+        except ConfigError as e:
+            return [*results, CheckResult("HS501", Outcome.ERROR, "public", str(e))]
         probe = Probe(simulator, contracts)
         results += [probe.run(case) for case in cases(contracts)]
         exposed = exposed_objects(simulator.conn)

@@ -111,6 +111,18 @@ class Simulator:
     def close(self) -> None:
         self.conn.close()
 
+    def check_roles(self, roles: tuple[str, ...] = ("anon", "authenticated", "service_role")) -> None:
+        """Every API role this connection must act as, tried once: a role it cannot become would make every
+        probe read as "denied", so it is one clear error instead."""
+        for role in roles:
+            try:
+                with self.transaction():
+                    self.conn.execute("select set_config('role', %s, true)", [role])
+            except psycopg.errors.InsufficientPrivilege as e:
+                raise ConfigError(f"RLS probes act as {role}, but role {self.conn.info.user} cannot "
+                                  f"({e.diag.message_primary}); run the checks as a role that is a member of anon, "
+                                  "authenticated and service_role (Supabase's postgres is)") from None
+
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[Any]]:
         """A transaction that is always rolled back."""

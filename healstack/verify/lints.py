@@ -6,7 +6,6 @@ a warning warns, and a finding can be waived per object in a committed waiver fi
 
 from __future__ import annotations
 
-import tomllib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from healstack import catalog, registry
+from healstack.declarations import read_toml
 from healstack.errors import ConfigError
 from healstack.registry import CheckSpec
 from healstack.results import CheckResult, Outcome
@@ -232,12 +232,11 @@ def load_waivers(path: Path) -> dict[tuple[str, str], str]:
     """(lint id, object) -> reason, from a TOML file of [[waiver]] tables; a waiver needs a reason."""
     if not path.exists():
         return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path.name}: {e}") from e
+    entries = read_toml(path).get("waiver", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(f"{path.name}: waivers are [[waiver]] tables with lint, object and reason")
     waivers = {}
-    for i, entry in enumerate(data.get("waiver", []), start=1):
+    for i, entry in enumerate(entries, start=1):
         lint, obj, reason = entry.get("lint"), entry.get("object"), str(entry.get("reason", "")).strip()
         if not lint or not obj or not reason:
             raise ConfigError(f"{path.name}: waiver {i} needs lint, object and a reason")
