@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,6 +73,28 @@ def throwaway_database(dsn: str, name: str, *, template: str | None = None) -> I
         yield target
     finally:
         drop_database(dsn, name)
+
+
+# A scratch database older than this and without a connection is a leftover of a killed run.
+STALE_AFTER_S = 3600
+
+
+@contextlib.contextmanager
+def scratch_database(dsn: str, prefix: str) -> Iterator[str]:
+    """A throwaway database named ``<prefix>_<epoch>_<pid>``; the leftovers of earlier runs killed before
+    they could drop theirs (older than an hour, nobody connected) are dropped first."""
+    with connect(dsn, autocommit=True) as conn:
+        row = conn.execute("select extract(epoch from now())::bigint").fetchone()
+        now = int(row[0]) if row else 0
+        stale = conn.execute(
+            "select d.datname from pg_database as d where d.datname ~ %s"
+            " and split_part(d.datname, '_', -2)::bigint < %s"
+            " and not exists (select from pg_stat_activity as a where a.datname = d.datname)",
+            [f"^{prefix}_[0-9]+_[0-9]+$", now - STALE_AFTER_S]).fetchall()
+        for (name,) in stale:
+            conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
+    with throwaway_database(dsn, f"{prefix}_{now}_{os.getpid()}") as scratch:
+        yield scratch
 
 
 def server_facts(conn: psycopg.Connection[Any]) -> dict[str, Any]:

@@ -54,7 +54,8 @@ def test_a_migration_that_is_not_utf8_is_named(tmp_path, capsys):
     ("events.toml", LATIN1, "events.toml: not UTF-8 text"),
     ("events.toml", b'table = "public.events"\n[[rules]]\nid = "e.x"\ntype = "not_null"\ncolumn = "name"\n'
                     b'max_violations = "abc"\n', "rule e.x: max_violations must be a whole number, not 'abc'"),
-    ("events.toml", b'table = "public.events"\nrules = "oops"\n', "events.toml: rules are [[rules]] tables, not 'oops'"),
+    ("events.toml", b'table = "public.events"\nrules = "oops"\n',
+     "events.toml: rules are [[rules]] tables, not 'oops'"),
     ("events.toml", b'table = "public.events"\n[[rules]]\nid = "e.y"\ntype = "range"\ncolumn = "n"\nmin = "ten"\n',
      "rule e.y: min must be a number, not 'ten'"),
 ], ids=["not-utf8", "max_violations-abc", "rules-oops", "min-ten"])
@@ -193,7 +194,7 @@ def test_a_bad_record_names_source_page_and_field_and_keeps_earlier_pages(migrat
 
 
 def test_a_retry_after_beyond_the_budget_is_said_not_cut_short():
-    client = SourceClient("source-a (Meta)", "META_ACCESS_TOKEN", sleep=lambda _s: None,
-                          transport=httpx.MockTransport(lambda _r: httpx.Response(429, headers={"Retry-After": "3600"})))
+    throttled = httpx.MockTransport(lambda _request: httpx.Response(429, headers={"Retry-After": "3600"}))
+    client = SourceClient("source-a (Meta)", "META_ACCESS_TOKEN", sleep=lambda _s: None, transport=throttled)
     with pytest.raises(SourceError, match=r"asks to wait 3600 s \(Retry-After\), more than the 300 s left"):
         client.get("https://meta.test/v25.0/act_1/insights")

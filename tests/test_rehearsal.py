@@ -52,3 +52,22 @@ def test_rehearsal_leaves_no_database_behind(pg_server, test_settings):
     with connect(pg_server) as conn:
         left = conn.execute("select count(*) from pg_database where datname like 'healstack_rehearsal_%'").fetchone()
     assert left == (0,)
+
+
+def test_scratch_databases_left_by_a_killed_run_are_dropped_by_the_next(pg_server, test_settings):
+    """A verify or rehearsal killed mid-way leaves its throwaway database; the next run drops it once it is
+    older than an hour and nobody is connected to it. A recent or busy one is left alone."""
+    with connect(pg_server, autocommit=True) as conn:
+        now = conn.execute("select extract(epoch from now())::bigint").fetchone()[0]
+        old, recent = f"healstack_rehearsal_{now - 7200}_1", f"healstack_rehearsal_{now - 60}_2"
+        for name in (old, recent):
+            conn.execute(f'create database "{name}"')
+    try:
+        rehearse_rollback(Context(pg_server, test_settings))
+        with connect(pg_server) as conn:
+            left = {r[0] for r in conn.execute("select datname from pg_database where datname like 'healstack_%'")}
+        assert old not in left and recent in left
+    finally:
+        with connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{recent}"')
+            conn.execute(f'drop database if exists "{old}"')

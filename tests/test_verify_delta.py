@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -183,3 +184,14 @@ def test_owners_and_grants_compare_relative_to_each_sides_migration_role(pg_serv
         with connect(dsn) as conn:
             assert conn.execute("select relowner::regrole::text from pg_class where oid = 'public.spend'::regclass"
                                 ).fetchone() == ("migrator",)
+
+
+def test_parity_leaves_no_temporary_folder_or_database_behind(migrated_db, pg_server, test_settings):
+    """Every verify used to leave a /tmp/healstack-ref-* folder (157 after an afternoon)."""
+    temp = Path(tempfile.gettempdir())
+    before = set(temp.glob("healstack-ref-*"))
+    parity(Context(migrated_db, test_settings))
+    assert set(temp.glob("healstack-ref-*")) == before
+    with connect(pg_server) as conn:
+        assert conn.execute("select count(*) from pg_database where datname like 'healstack_reference_%'"
+                            ).fetchone() == (0,)

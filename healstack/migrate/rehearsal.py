@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import psycopg
@@ -11,7 +10,7 @@ from healstack import catalog
 from healstack.compat import ensure_supabase_compat
 from healstack.config import Settings
 from healstack.context import Context
-from healstack.db import connect, throwaway_database
+from healstack.db import connect, scratch_database
 from healstack.errors import HealstackError
 from healstack.evidence import EvidenceLog
 from healstack.migrate.files import Migration, discover
@@ -68,8 +67,7 @@ def rehearse_rollback(ctx: Context) -> list[CheckResult]:
     migrations = discover(ctx.settings.migrations_dir)
     log = ctx.evidence("rollback")
     results = []
-    name = f"healstack_rehearsal_{os.getpid()}"
-    with throwaway_database(ctx.dsn, name) as scratch, connect(scratch, autocommit=True) as conn:
+    with scratch_database(ctx.dsn, "healstack_rehearsal") as scratch, connect(scratch, autocommit=True) as conn:
         log.event("compat", ensure_supabase_compat(conn))
         state: catalog.Snapshot | None = None
         for migration in migrations:

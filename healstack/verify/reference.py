@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 from healstack import catalog
 from healstack.config import Settings
-from healstack.db import connect, throwaway_database
+from healstack.db import connect, scratch_database
 from healstack.embedded import embedded_server
 from healstack.errors import ConfigError
 from healstack.migrate.runner import apply
@@ -28,7 +26,7 @@ def reference_snapshot(settings: Settings, target_dsn: str | None = None) -> tup
     """
     if target_dsn:
         try:
-            with throwaway_database(target_dsn, f"healstack_reference_{os.getpid()}") as dsn:
+            with scratch_database(target_dsn, "healstack_reference") as dsn:
                 return _build(dsn, settings)
         except ConfigError as e:
             if "CREATEDB" not in str(e):
