@@ -16,6 +16,9 @@ from healstack.db import connect
 from healstack.errors import ConfigError
 
 
+PROBES = 3
+
+
 class ConnectionPath(enum.StrEnum):
     DIRECT = "direct"
     SESSION_POOLER = "session pooler"
@@ -58,16 +61,19 @@ def detect(dsn: str) -> ConnectionPath:
     """Direct, session pooler or transaction pooler, from what the server reports and how backends are shared.
 
     In transaction mode a server connection goes back to the pool after each transaction: while a second client
-    holds one in a transaction, the first gets another backend (pgbouncer reuses the most recent one first, so
-    the second client usually holds the very backend the first just used)."""
+    holds one in a transaction, the first gets another backend. pgbouncer hands out the backend released last,
+    so the second client then holds the very backend the first just used; a pooler that rotates may not, so
+    the probe is made a few times. In session mode neither ever happens. (Set [tool.healstack] pooler to be
+    certain.)"""
     with connect(dsn, autocommit=True) as first:
         if not _behind_a_proxy(first):
             return ConnectionPath.DIRECT
         with connect(dsn, autocommit=True) as second:
-            before = _backend(first)
-            with second.transaction():
-                if _backend(second) == before or _backend(first) != before:
-                    return ConnectionPath.TRANSACTION_POOLER
+            for _ in range(PROBES):
+                before = _backend(first)
+                with second.transaction():
+                    if _backend(second) == before or _backend(first) != before:
+                        return ConnectionPath.TRANSACTION_POOLER
     return ConnectionPath.SESSION_POOLER
 
 

@@ -30,20 +30,22 @@ def _free_port() -> int:
 
 
 @contextmanager
-def pgbouncer(server_dsn: str, mode: str) -> Iterator[str]:
+def pgbouncer(server_dsn: str, mode: str, *, round_robin: bool = False) -> Iterator[str]:
     """Start pgbouncer in ``mode`` (session or transaction) before the server of ``server_dsn``; yields a DSN
-    of the same database through it. Any database name is routed (a wildcard entry), users trusted."""
+    of the same database through it. Any database name is routed (a wildcard entry), users trusted.
+    ``round_robin``: each transaction on whichever backend is next (what a busy pooler does to one client),
+    instead of pgbouncer's default, the backend used last."""
     # a directory of its own under /tmp: as root, pgbouncer runs as nobody, who cannot enter pytest's tmp_path
     workdir = Path(tempfile.mkdtemp(prefix="healstack-pgbouncer-"))
     try:
-        with _started(server_dsn, mode, workdir) as dsn:
+        with _started(server_dsn, mode, workdir, round_robin) as dsn:
             yield dsn
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 @contextmanager
-def _started(server_dsn: str, mode: str, workdir: Path) -> Iterator[str]:
+def _started(server_dsn: str, mode: str, workdir: Path, round_robin: bool) -> Iterator[str]:
     info = conninfo_to_dict(server_dsn)
     port = _free_port()
     workdir.chmod(0o755)
@@ -59,9 +61,8 @@ unix_socket_dir =
 auth_type = trust
 auth_file = {workdir / 'users.txt'}
 pool_mode = {mode}
-; what a busy pooler does to one client: each transaction on whichever backend is next, not the last one
-server_round_robin = 1
-min_pool_size = 3
+server_round_robin = {int(round_robin)}
+min_pool_size = {3 if round_robin else 0}
 default_pool_size = 4
 max_client_conn = 50
 ignore_startup_parameters = extra_float_digits

@@ -39,7 +39,14 @@ def transaction_pooler(pg_server) -> Iterator[str]:
         yield dsn
 
 
-@pytest.fixture(params=["session", "transaction"])
+@pytest.fixture(scope="module")
+def busy_transaction_pooler(pg_server) -> Iterator[str]:
+    """Transaction mode handing each transaction to the next backend in turn, as a busy pooler does."""
+    with pgbouncer(pg_server, "transaction", round_robin=True) as dsn:
+        yield dsn
+
+
+@pytest.fixture(params=["session", "busy_transaction"])
 def pooled_server(request) -> tuple[str, str]:
     """(mode, DSN) for each mode."""
     return request.param, request.getfixturevalue(f"{request.param}_pooler")
@@ -50,11 +57,10 @@ def _through(pooled: str, dsn: str) -> str:
     return make_conninfo(pooled, dbname=str(conninfo_to_dict(dsn)["dbname"]))
 
 
-def test_the_connection_path_is_detected(pg_server, pooled_server):
-    mode, pooled = pooled_server
+def test_the_connection_path_is_detected(pg_server, session_pooler, transaction_pooler):
     assert detect(pg_server) is ConnectionPath.DIRECT
-    assert detect(pooled) is {"session": ConnectionPath.SESSION_POOLER,
-                              "transaction": ConnectionPath.TRANSACTION_POOLER}[mode]
+    assert detect(session_pooler) is ConnectionPath.SESSION_POOLER
+    assert detect(transaction_pooler) is ConnectionPath.TRANSACTION_POOLER
 
 
 def test_every_guardrail_runs_through_either_pooler(pytester, pooled_server, migrated_db):

@@ -52,6 +52,9 @@ def _entry(table: str, raw: dict[str, Any], where: str) -> TableContract:
     tenant = raw.get("tenant")
     if tenant is None and any("tenant" in allowed[c] for c in COMMANDS):
         raise ConfigError(f"{where}: [{table}] grants \"tenant\" access but names no tenant column")
+    if tenant is None and not raw.get("update_column"):
+        raise ConfigError(f"{where}: [{table}] has no tenant column, so it needs update_column: the column an "
+                          "update probe sets")
     return TableContract(table=table, tenant=tenant, claim=raw.get("claim", tenant) if tenant else None,
                          allowed=allowed, immutable=bool(raw.get("immutable", False)),
                          update_column=raw.get("update_column", tenant), sample=sample)
