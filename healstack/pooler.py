@@ -15,7 +15,6 @@ import psycopg
 from healstack.db import connect
 from healstack.errors import ConfigError
 
-
 PROBES = 3
 
 
