@@ -16,7 +16,7 @@ from healstack.declarations import read_toml
 from healstack.errors import ConfigError
 from healstack.redact import remember_dsn
 
-Kind = Literal["path", "duration", "text"]
+Kind = Literal["path", "duration", "text", "flag"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ OPTIONS = (
            "the project's own guardrails (test_*.py) run beside healstack's"),
     Option("pooler", "text", ("HEALSTACK_POOLER",), None,
            "how the target is reached: direct, session or transaction (a pooler's mode); default: detected"),
+    Option("warning_tickets", "flag", ("HEALSTACK_WARNING_TICKETS",), "false",
+           "whether a warning opens a ticket, as a failure does (true or false)"),
     Option("healthcheck", "text", ("HEALSTACK_HEALTHCHECK",), None,
            "a function returning jsonb with an \"ok\" key, e.g. public.system_healthcheck (check HS105)"),
 )
@@ -68,6 +70,7 @@ BY_NAME = {o.name: o for o in OPTIONS}
 _UNITS_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION = re.compile(r"^\s*(?P<n>\d+)\s*(?P<unit>us|ms|s|min|h|d)?\s*$")
 _INT_MAX = 2**31 - 1
+_FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 _POOLER_MODES = {"direct": "direct", "session": "session pooler", "transaction": "transaction pooler"}
 _QUALIFIED_FUNCTION = re.compile(r"^[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*(\(\))?$")
 
@@ -101,6 +104,7 @@ class Settings:
     checks_dir: Path = Path("checks")
     healthcheck: str | None = None
     pooler: str | None = None
+    warning_tickets: bool = False
     # the settings given explicitly (anything but a default): a missing file there is an error, while a
     # missing default file only means the project does not use that guardrail
     explicit: frozenset[str] = frozenset()
@@ -167,6 +171,8 @@ def _default(option: Option, root: Path) -> str | None:
 def _convert(option: Option, raw: Any, where: str, base: Path) -> Any:
     if raw is None:
         return None
+    if option.kind == "flag" and isinstance(raw, bool):
+        return raw
     if not isinstance(raw, str | Path):
         raise ConfigError(f"{where} must be a string, not {type(raw).__name__}")
     text = str(raw)
@@ -174,6 +180,10 @@ def _convert(option: Option, raw: Any, where: str, base: Path) -> Any:
         return Path(os.path.expanduser(text)) if Path(os.path.expanduser(text)).is_absolute() else base / text
     if option.kind == "duration":
         return duration(text, where)
+    if option.kind == "flag":
+        if text.lower() not in _FLAGS:
+            raise ConfigError(f"{where}={text!r} is not true or false")
+        return _FLAGS[text.lower()]
     if option.name == "pooler" and text not in _POOLER_MODES:
         raise ConfigError(f"{where}={text!r} is not one of {', '.join(_POOLER_MODES)}")
     if option.name == "pooler":

@@ -22,12 +22,15 @@ from healstack.db import connect
 from healstack.errors import HealstackError
 from healstack.redact import redact
 from healstack.registry import Phase
-from healstack.report import summary_lines, write_results
+from healstack.report.finish import finish
+from healstack.report.stream import RunData
+from healstack.report.summary import console_lines
 from healstack.results import CheckResult, ExitCode, Outcome
 from healstack.run import Actions, Run
 from healstack.target import Target
 
 RUN_KEY = pytest.StashKey["RunHolder"]()
+FINISHED_KEY = pytest.StashKey[RunData]()
 USER_PROPERTY = "healstack"
 
 
@@ -147,10 +150,10 @@ class Reporter:
 
     def phase(self, phase: Phase) -> None:
         """Report everything the phase's function finds on the target."""
-        self.run.target()
-        if phase is not Phase.APPLY and self.run.stopped:
-            pytest.skip(f"not evaluated: {self.run.stopped}")
         try:
+            self.run.target()
+            if phase is not Phase.APPLY and self.run.stopped:
+                pytest.skip(f"not evaluated: {self.run.stopped}")
             results = self.run.results(phase)
         except HealstackError as e:
             stop(e)
@@ -195,20 +198,23 @@ def _session_run(config: pytest.Config) -> Run | None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the run's records; a refused apply exits 3, as the CLI does."""
+    """Everything the run leaves behind (stream, tickets, notifications, report, summaries); a refused apply
+    exits 3, as the CLI does."""
     run = _session_run(session.config)
     if run is None:
         return
+    status = int(session.exitstatus)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and run.refused:
-        session.exitstatus = int(ExitCode.REFUSED)
-    write_results(run, int(session.exitstatus))
+        status = int(ExitCode.REFUSED)
+    data, status = finish(run, status)
+    session.config.stash[FINISHED_KEY] = data
+    session.exitstatus = status
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    run = _session_run(config)
-    if run is None:
+    data = config.stash.get(FINISHED_KEY, None)
+    if data is None:
         return
     terminalreporter.write_sep("=", "healstack")
-    for line in summary_lines(run):
+    for line in console_lines(data):
         terminalreporter.write_line(line)
-    terminalreporter.write_line(f"results: {run.directory / 'results.jsonl'}")

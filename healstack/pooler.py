@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from healstack.db import connect
+from healstack.db import connect, server_facts
 from healstack.errors import ConfigError
 
 PROBES = 3
@@ -84,3 +84,13 @@ def refuse_transaction_pooler(dsn: str, what: str, configured: str | None = None
                           "one server connection for the whole run); point DATABASE_URL at the session pooler or "
                           "the database directly (port 5432)")
     return path
+
+
+def connection_evidence(dsn: str, configured: str | None = None) -> dict[str, Any]:
+    """The runbook's connectivity evidence: database, role, server version, address and port, time, and the
+    connection's path (detected, or as configured) with what it means for the run."""
+    with connect(dsn, autocommit=True) as conn:
+        facts = server_facts(conn)
+    path = ConnectionPath(configured) if configured else detect(dsn)
+    return {**facts, "now": str(facts["now"]), "path": path.value,
+            "path_source": "configured" if configured else "detected", "path_means": path.meaning()}

@@ -19,6 +19,7 @@ from healstack.errors import ConfigError, Refused
 from healstack.migrate.phase import apply_phase
 from healstack.migrate.rehearsal import rehearse_rollback
 from healstack.migrate.runner import ApplyOutcome, apply_migrations
+from healstack.pooler import connection_evidence
 from healstack.registry import Phase
 from healstack.results import CheckResult, Outcome
 from healstack.rls.run import rls_contract
@@ -68,6 +69,7 @@ class Run:
     id: str = ""
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     applied: ApplyOutcome | None = None
+    connection: dict[str, Any] = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
     durations: dict[Phase, float] = field(default_factory=dict)
     _target: Target | None = None
@@ -98,6 +100,7 @@ class Run:
             self._prepare_reports()
             target = self._stack.enter_context(open_target(self.settings, keep=self.keep))
             self._target = target
+            self.connection = connection_evidence(target.dsn, self.settings.pooler)
             if self.actions.apply or target.embedded is not None:
                 started = time.perf_counter()
                 self.applied = apply_migrations(self.context(), dry_run=self.actions.dry_run)

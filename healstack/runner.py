@@ -36,11 +36,11 @@ def project_checks(settings: Settings) -> list[str]:
     return [str(directory)] if directory.is_dir() and any(directory.glob("test_*.py")) else []
 
 
-def pytest_args(settings: Settings, phases: Sequence[Phase] | None) -> list[str]:
+def pytest_args(settings: Settings, phases: Sequence[Phase] | None, run: Run) -> list[str]:
     # --assert=plain: healstack is imported before pytest starts, so pytest could not rewrite its asserts
     # (and would warn); the checks judge results, not assert statements
     args = ["--pyargs", "healstack.checks", *project_checks(settings), "--rootdir", str(settings.root),
-            "-p", "no:cacheprovider", "--assert=plain"]
+            "-p", "no:cacheprovider", "--assert=plain", f"--junitxml={run.directory / 'junit.xml'}"]
     if phases:
         args += ["-m", " or ".join(p.value for p in phases)]
     return args
@@ -55,7 +55,7 @@ def run_guardrails(settings: Settings, *, phases: Sequence[Phase] | None = None,
     try:
         target = run.target()  # bad input and an unreachable target stop here, as one line
         print(f"healstack: run {run.id} on {target.description}", flush=True)
-        code = int(pytest.main([*pytest_args(settings, phases), *extra], plugins=[PresetRun(run)]))
+        code = int(pytest.main([*pytest_args(settings, phases, run), *extra], plugins=[PresetRun(run)]))
         hint = target.stop_hint()
         if keep and hint:
             print(f"healstack: embedded server left running; stop it with: {hint}")

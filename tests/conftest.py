@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from guardrails import Guardrails
 from hypothesis import HealthCheck, settings
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pytest_postgresql.janitor import DatabaseJanitor
@@ -112,3 +113,9 @@ def migrations_copy(tmp_path: Path) -> Path:
     target = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, target)
     return target
+
+
+@pytest.fixture
+def guardrails(pytester: pytest.Pytester, migrated_db: str, migrations_copy: Path) -> Guardrails:
+    """healstack.checks against a fresh migrated clone, with this repository's declarations."""
+    return Guardrails(pytester, migrated_db, migrations_copy)

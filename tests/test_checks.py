@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from repo import REPO
@@ -16,38 +15,6 @@ from healstack.migrate.files import discover
 
 SHIPPED = discover(REPO / "migrations")
 RULES = load_rules(REPO / "checks" / "dq")
-
-
-class Guardrails:
-    """Runs healstack.checks in a pytester project whose [tool.healstack] points at a migrated clone and at
-    this repository's declarations (migrations copied, so a test can seed defects into them)."""
-
-    def __init__(self, pytester: pytest.Pytester, dsn: str, migrations: Path) -> None:
-        self.pytester, self.reports = pytester, pytester.path / "reports"
-        pytester.makepyprojecttoml(f"""
-            [tool.healstack]
-            database_url = "{dsn}"
-            migrations = "{migrations}"
-            reports = "reports"
-            rls_contract = "{REPO / 'checks' / 'rls_contract.toml'}"
-            dq_rules = "{REPO / 'checks' / 'dq'}"
-            lint_waivers = "{REPO / 'checks' / 'lint_waivers.toml'}"
-            healthcheck = "public.system_healthcheck"
-        """)
-
-    def run(self, *args: str) -> tuple[pytest.RunResult, list[dict]]:
-        done = {p for p in self.reports.glob("*")} if self.reports.exists() else set()
-        # in-process runs import healstack before pytest registers its plugin: nothing to rewrite, no warning
-        result = self.pytester.runpytest("--pyargs", "healstack.checks", "-p", "no:cacheprovider",
-                                         "-W", "ignore::pytest.PytestAssertRewriteWarning", *args)
-        [new] = [p for p in self.reports.glob("*") if p not in done]
-        lines = (new / "results.jsonl").read_text().splitlines()
-        return result, [json.loads(line) for line in lines]
-
-
-@pytest.fixture
-def guardrails(pytester, migrated_db, migrations_copy) -> Guardrails:
-    return Guardrails(pytester, migrated_db, migrations_copy)
 
 
 def failed(records: list[dict]) -> set[tuple[str, str]]:

@@ -161,16 +161,25 @@ def test_rehearsal_and_verify_report_the_same_checks_for_the_same_database(migra
     assert {"HS104", "HS105", "HS503", "HS202", "HS300", "HS501"} <= {c for c, _ in verified}
 
 
-def test_no_secret_reaches_any_output_or_report(migrated_db, tmp_path):
-    """A password in the DSN (the trust-auth test server ignores it) and secret-looking variables."""
+def test_no_secret_reaches_any_output_report_or_ticket(migrated_db, tmp_path):
+    """A password in the DSN (the trust-auth test server ignores it), secret-looking variables, and a webhook and
+    a GitHub token that are tried (on loopback, refused) because the run opens a ticket."""
     password = "Pw-7@:/s3cr3t x'"
     secret_dsn = make_conninfo(migrated_db, password=password)
+    with connect(migrated_db, autocommit=True) as conn:
+        conn.execute("drop index public.idx_metrics_day")
     env = {"DATABASE_URL": secret_dsn, "EVENTS_TOKEN": "tok-9f8e7d6c5b4a", "META_APP_SECRET": "appsecret-123456",
-           "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T000/B000/XXXXSECRET"}
-    done = _run("--reports", str(tmp_path), "verify", "-m", "apply or parity or rls", "-v", env=env, cwd=REPO)
-    assert done.returncode == 0, done.stdout + done.stderr
+           "SLACK_WEBHOOK_URL": "http://127.0.0.1:9/services/T000/B000/XXXXSECRET",
+           "GITHUB_TOKEN": "ghp-secret-0123456789", "HEALSTACK_GITHUB_ISSUES": "acme/stack",
+           "GITHUB_API_URL": "http://127.0.0.1:9", "HEALSTACK_BACKLOG_DIR": str(tmp_path / "backlog")}
+    done = _run("--reports", str(tmp_path / "reports"), "verify", "-m", "apply or parity or rls", "-v", env=env,
+                cwd=REPO)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert list((tmp_path / "backlog").glob("READY_system_fix_*.md")) and "slack: not sent" in done.stdout
     written = "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file())
-    for secret in (password, quote(password, safe=""), *list(env.values())[1:]):
-        for where, text in (("stdout", done.stdout), ("stderr", done.stderr), ("reports", written)):
+    secrets = [password, quote(password, safe=""), env["EVENTS_TOKEN"], env["META_APP_SECRET"],
+               env["SLACK_WEBHOOK_URL"], "XXXXSECRET", env["GITHUB_TOKEN"]]
+    for secret in secrets:
+        for where, text in (("stdout", done.stdout), ("stderr", done.stderr), ("reports and backlog", written)):
             assert secret not in text, f"{secret!r} in {where}"
     assert "password=***" in done.stdout  # the target is shown, its password masked

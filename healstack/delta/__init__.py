@@ -227,3 +227,10 @@ def render_delta(delta: Delta, *, online: bool = False, source: str = "") -> str
         lines += ["", "-- NOT FIXED: these differences need a destructive or manual change:",
                   *(f"--   {line}" for line in delta.refused)]
     return "\n".join(lines) + "\n"
+
+
+def fix_for(expected: Snapshot, actual: Snapshot, difference: Difference) -> tuple[list[str], list[str]]:
+    """The delta statements that mend one difference, and why it cannot be mended without a DROP if so: the
+    remedy a ticket or report shows beside the difference."""
+    delta = _Planner(expected, actual, False).plan([difference])
+    return [s for phase in PHASES for s in delta.statements[phase]], delta.refused

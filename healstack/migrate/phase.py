@@ -64,11 +64,14 @@ def healthcheck(conn: psycopg.Connection[Any], function: str) -> CheckResult:
     if not isinstance(health, dict) or "ok" not in health:
         return CheckResult("HS105", Outcome.ERROR, shown, "returned no JSON object with an \"ok\" key",
                            {"returned": repr(health)[:200]})
+    # lists of offending objects are the findings; the rest (counts, per-table details) is information
+    problems = {k: v for k, v in health.items() if isinstance(v, list) and v and k != "extensions"}
+    evidence = {"ok": health["ok"], **problems,
+                **{k: v for k, v in health.items() if k in ("database", "server_version", "checked_at")}}
     if health["ok"]:
-        return CheckResult("HS105", Outcome.PASSED, shown, "ok", health)
-    problems = {k: v for k, v in health.items() if k != "ok" and v}
-    message = "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in problems.items())
-    return CheckResult("HS105", Outcome.FAILED, shown, message or "not ok", health)
+        return CheckResult("HS105", Outcome.PASSED, shown, "ok", evidence)
+    message = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in problems.items())
+    return CheckResult("HS105", Outcome.FAILED, shown, message or "not ok", evidence)
 
 
 def apply_phase(ctx: Context, applied: ApplyOutcome | None) -> list[CheckResult]:

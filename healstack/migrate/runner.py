@@ -37,6 +37,8 @@ class ApplyOutcome:
     results: list[CheckResult] = field(default_factory=list)
     evidence_dir: Path | None = None
     failure: Refused | MigrationFailed | None = None
+    status_before: list[dict[str, str]] = field(default_factory=list)  # the migration inventory, as the
+    status_after: list[dict[str, str]] = field(default_factory=list)   # runbook's `migration list` shows it
 
 
 def status_table(migrations: list[Migration], applied: dict[str, ledger.LedgerRow]) -> list[dict[str, str]]:
@@ -132,7 +134,8 @@ def apply_migrations(ctx: Context, *, dry_run: bool = False, throwaway: bool = F
             log.event("failed", str(e))
         for r in outcome.results:
             log.event("check", r.line(), result=r.to_dict())
-        log.event("status", "after", migrations=status_table(migrations, ledger.read_ledger(conn)))
+        outcome.status_after = status_table(migrations, ledger.read_ledger(conn))
+        log.event("status", "after", migrations=outcome.status_after)
     return outcome
 
 
@@ -163,7 +166,8 @@ def _apply(conn: psycopg.Connection[Any], lock_for: str | None, migrations: list
         log.event("compat", ensure_supabase_compat(conn))
         ledger.ensure_ledger(conn)
     applied = ledger.read_ledger(conn)
-    log.event("status", "before", migrations=status_table(migrations, applied))
+    outcome.status_before = status_table(migrations, applied)
+    log.event("status", "before", migrations=outcome.status_before)
     drift = ledger_drift(migrations, applied)
     pending = [m for m in migrations if m.version not in applied]
     drift += untracked_objects(conn, pending)

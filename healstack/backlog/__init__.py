@@ -1,0 +1,2 @@
+"""The backlog: failing checks become tickets (Markdown files, and optionally GitHub issues) that track
+themselves from run to run."""

@@ -1,0 +1,47 @@
+"""The end of every run, whichever runner started it: the results stream, then the tickets, the notifications,
+the sign-off report and the summaries, each reading the stream. An output that cannot be written is said, and
+a run that otherwise passed then exits non-zero: nothing is lost silently."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from healstack.backlog import tickets
+from healstack.backlog.github import GitHubIssues
+from healstack.errors import HealstackError
+from healstack.notify import slack
+from healstack.report import html, stream, summary
+from healstack.report.stream import RunData
+from healstack.results import ExitCode
+from healstack.run import Run
+
+
+def finish(run: Run, exit_status: int, environ: Mapping[str, str] | None = None) -> tuple[RunData, int]:
+    """Write everything a run leaves behind; returns the run as data and its exit status (raised from 0 to 2
+    when tickets could not be written)."""
+    env = os.environ if environ is None else environ
+    data = stream.write(run, exit_status)
+    data.outputs.update(results=str(data.directory / stream.RESULTS), report=str(data.directory / "index.html"),
+                        backlog=str(run.settings.backlog_dir))
+    if (data.directory / "junit.xml").exists():
+        data.outputs["junit"] = str(data.directory / "junit.xml")
+    notes: list[str] = []
+    try:
+        changes = tickets.sync(data, run.settings.backlog_dir, warnings=run.settings.warning_tickets)
+        data.outputs["tickets"] = {c.value: [t.file_name for change, t in changes if change is c]
+                                   for c in tickets.Change}
+        sink = GitHubIssues.from_env(env)
+        if sink is not None:
+            notes += sink.sync(changes)
+    except HealstackError as e:
+        notes.append(f"tickets NOT written: {e}")
+        exit_status = exit_status or int(ExitCode.BAD_INPUT)
+    notes.append(slack(data, env))
+    data.outputs["notifications"] = notes
+    html.render(data)
+    data.outputs["summary"] = str(summary.write_run_summary(data))
+    summary.write_daily_summary(run.settings.reports_dir, run.started.date().isoformat())
+    data.identity["exit_status"] = exit_status
+    stream.save_identity(data)
+    return data, exit_status
