@@ -5,6 +5,7 @@ a run that otherwise passed then exits non-zero: nothing is lost silently."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 
 from healstack.backlog import tickets
@@ -21,6 +22,7 @@ def finish(run: Run, exit_status: int, environ: Mapping[str, str] | None = None)
     """Write everything a run leaves behind; returns the run as data and its exit status (raised from 0 to 2
     when tickets could not be written)."""
     env = os.environ if environ is None else environ
+    started = time.perf_counter()
     data = stream.write(run, exit_status)
     data.outputs.update(results=str(data.directory / stream.RESULTS), report=str(data.directory / "index.html"),
                         backlog=str(run.settings.backlog_dir))
@@ -43,5 +45,6 @@ def finish(run: Run, exit_status: int, environ: Mapping[str, str] | None = None)
     data.outputs["summary"] = str(summary.write_run_summary(data))
     summary.write_daily_summary(run.settings.reports_dir, run.started.date().isoformat())
     data.identity["exit_status"] = exit_status
+    data.outputs["seconds"] = round(time.perf_counter() - started, 3)  # what finishing added to the run
     stream.save_identity(data)
     return data, exit_status
