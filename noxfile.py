@@ -56,6 +56,20 @@ def verify(session: nox.Session) -> None:
     session.run("healstack", "verify", *session.posargs)
 
 
+@nox.session(tags=["preflight"])
+def preflight(session: nox.Session) -> None:
+    """What must hold before anything touches the target: settings, reachability, server, roles, credentials."""
+    _install(session)
+    session.run("healstack", "preflight", *session.posargs)
+
+
+@nox.session(tags=["doctor"])
+def doctor(session: nox.Session) -> None:
+    """Every guardrail; heal what is safe (`-- --heal` against DATABASE_URL), check again, ticket the rest."""
+    _install(session)
+    session.run("healstack", "doctor", *session.posargs)
+
+
 @nox.session(tags=["dq"])
 def dq(session: nox.Session) -> None:
     """The data-quality rules against the target."""

@@ -31,7 +31,7 @@ from healstack.sqlfiles import query
 from healstack.target import open_target
 from healstack.verify.run import delta_for
 
-GUARDRAIL_COMMANDS = frozenset({"apply", "verify", "rehearsal", "dq"})
+GUARDRAIL_COMMANDS = frozenset({"apply", "verify", "rehearsal", "dq", "preflight", "doctor"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,8 +48,16 @@ def _parser() -> argparse.ArgumentParser:
                               "throwaway database")
     p_apply.add_argument("--keep", action="store_true",
                          help="leave the embedded server running afterwards (prints how to stop it)")
-    p_rehearsal = sub.add_parser("rehearsal", help="the staging runbook end to end: apply, then every guardrail")
+    p_rehearsal = sub.add_parser("rehearsal", help="the staging runbook end to end: preflight, apply, every "
+                                 "guardrail, the ETL's pull, the doctor, the report")
     p_rehearsal.add_argument("--keep", action="store_true", help="leave the embedded server running afterwards")
+    sub.add_parser("preflight", help="what must hold before anything touches the target")
+    p_doctor = sub.add_parser("doctor", help="every guardrail; heal what is safe, check again, ticket the rest")
+    heal = p_doctor.add_mutually_exclusive_group()
+    heal.add_argument("--heal", dest="heal", action="store_true", default=None,
+                      help="heal (the default on the embedded default)")
+    heal.add_argument("--no-heal", dest="heal", action="store_false",
+                      help="only diagnose (the default against DATABASE_URL)")
     sub.add_parser("verify", help="every guardrail against the target, changing nothing")
     sub.add_parser("dq", help="the data-quality rules alone")
     sub.add_parser("lint", help="migration safety lint of the files alone (no database)")
@@ -77,7 +85,11 @@ def _guardrails(args: argparse.Namespace, settings: Settings, extra: list[str]) 
         return run_guardrails(settings, phases=[Phase.APPLY], actions=Actions(apply=True, dry_run=args.dry_run),
                               keep=keep, extra=extra)
     if args.command == "rehearsal":
-        return run_guardrails(settings, actions=Actions(apply=True), keep=keep, extra=extra)
+        return run_guardrails(settings, actions=Actions(apply=True, etl=True, doctor=True), keep=keep, extra=extra)
+    if args.command == "preflight":
+        return run_guardrails(settings, phases=[Phase.PREFLIGHT], extra=extra)
+    if args.command == "doctor":
+        return run_guardrails(settings, actions=Actions(doctor=True, heal=args.heal), extra=extra)
     if args.command == "dq":
         return run_guardrails(settings, phases=[Phase.DQ], extra=extra)
     return run_guardrails(settings, extra=extra)

@@ -55,6 +55,9 @@ OPTIONS = (
            "waivers for the verify lints"),
     Option("rls_contract", "path", ("HEALSTACK_RLS_CONTRACT",), "checks/rls_contract.toml", "the RLS contract"),
     Option("dq_rules", "path", ("HEALSTACK_DQ_RULES",), "checks/dq", "the data-quality rules directory"),
+    Option("etl_sources", "path", ("HEALSTACK_ETL_SOURCES",), "etl/sources.toml",
+           "the stack's ETL sources: credentials, fixture stand-ins, freshness thresholds"),
+    Option("timezone", "text", ("HEALSTACK_TIMEZONE",), "America/Toronto", "the time zone the stack's days are in"),
     Option("checks", "path", ("HEALSTACK_CHECKS_DIR",), "checks",
            "the project's own guardrails (test_*.py) run beside healstack's"),
     Option("pooler", "text", ("HEALSTACK_POOLER",), None,
@@ -102,6 +105,8 @@ class Settings:
     rls_contract: Path = Path("checks/rls_contract.toml")
     dq_rules: Path = Path("checks/dq")
     checks_dir: Path = Path("checks")
+    etl_sources: Path = Path("etl/sources.toml")
+    timezone: str = "America/Toronto"
     healthcheck: str | None = None
     pooler: str | None = None
     warning_tickets: bool = False

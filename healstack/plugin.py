@@ -50,15 +50,20 @@ class RunHolder:
     def get(self) -> Run:
         if self.run is None:
             try:
-                self.run = Run(_settings(self.config), Actions(apply=self.config.getoption("healstack_apply"),
-                                                                  dry_run=self.config.getoption("healstack_dry_run")))
+                option = self.config.getoption
+                self.run = Run(_settings(self.config), Actions(
+                    apply=option("healstack_apply"), dry_run=option("healstack_dry_run"), etl=option("healstack_etl"),
+                    doctor=True, heal=option("healstack_heal")))
             except HealstackError as e:
                 stop(e)
         return self.run
 
 
-def stop(error: HealstackError) -> NoReturn:
-    """Bad input or an unreachable target ends the session at once, with one line and healstack's exit code."""
+def stop(error: HealstackError, run: Run | None = None) -> NoReturn:
+    """Bad input or an unreachable target ends the session at once, with one line and healstack's exit code.
+    (The healstack command prints the line itself once pytest returns: inside a test, pytest captures it.)"""
+    if run is not None:
+        run.error = f"healstack: error: {redact(str(error))}"
     pytest.exit(f"healstack: error: {redact(str(error))}", returncode=int(ExitCode.BAD_INPUT)
                 if error.exit_code == ExitCode.BAD_INPUT else error.exit_code)
 
@@ -86,6 +91,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="apply pending migrations to the target before checking it")
     group.addoption("--healstack-dry-run", action="store_true", default=False,
                     help="with --healstack-apply: plan the apply, change nothing")
+    group.addoption("--healstack-etl", action="store_true", default=False,
+                    help="pull the stack's sources before checking (their recorded pages on the embedded default)")
+    group.addoption("--healstack-heal", action="store_true", default=None,
+                    help="the doctor: heal what is safe and check again (default on the embedded default only)")
+    group.addoption("--healstack-no-heal", action="store_false", dest="healstack_heal",
+                    help="the doctor only diagnoses")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -132,7 +143,7 @@ def healstack_target(healstack_run: Run) -> Target:
     try:
         return healstack_run.target()
     except HealstackError as e:
-        stop(e)
+        stop(e, healstack_run)
 
 
 @pytest.fixture(scope="session")
@@ -152,11 +163,12 @@ class Reporter:
         """Report everything the phase's function finds on the target."""
         try:
             self.run.target()
-            if phase is not Phase.APPLY and self.run.stopped:
-                pytest.skip(f"not evaluated: {self.run.stopped}")
+            stopped = self.run.stopped_before(phase)
+            if stopped:
+                pytest.skip(f"not evaluated: {stopped}")
             results = self.run.results(phase)
         except HealstackError as e:
-            stop(e)
+            stop(e, self.run)
         self.report(results, phase)
 
     def report(self, results: Iterable[CheckResult], phase: Phase | None = None) -> None:
@@ -206,6 +218,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     status = int(session.exitstatus)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and run.refused:
         status = int(ExitCode.REFUSED)
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and run.bad_input:
+        status = int(ExitCode.BAD_INPUT)  # preflight: settings it cannot use, or a target it cannot reach
     data, status = finish(run, status)
     session.config.stash[FINISHED_KEY] = data
     session.exitstatus = status

@@ -45,6 +45,7 @@ class CheckSpec:
 
 _E, _W, _I = Severity.ERROR, Severity.WARN, Severity.INFO
 _A, _R, _P, _L, _S = Phase.APPLY, Phase.ROLLBACK, Phase.PARITY, Phase.LINTS, Phase.RLS
+_F, _T, _D = Phase.PREFLIGHT, Phase.ETL, Phase.DOCTOR
 
 _SPECS = (
     # migration safety lint (apply): a statement that destroys data or locks a busy table
@@ -158,6 +159,42 @@ _SPECS = (
     CheckSpec("HS503", _S, "rls_contract_coverage", "a table the RLS contract does not cover", _E,
               "a new table reaching production with nobody saying who may read it",
               "add the table to the RLS contract (healstack rls scaffold writes a start)"),
+    # preflight: before anything touches the target
+    CheckSpec("HS601", _F, "settings_valid", "a setting or declaration file is missing or malformed", _E,
+              "a run that fails half-way on input it could have refused at the start",
+              "fix the setting or file the message names (README: Configuration)"),
+    CheckSpec("HS602", _F, "database_reachable", "the database cannot be reached", _E,
+              "every later phase failing for one reason", "check DATABASE_URL, the network path and the server"),
+    CheckSpec("HS603", _F, "server_version_supported", "the server's Postgres version is not 15 to 18", _E,
+              "catalog queries and deparsed definitions healstack was not tested against",
+              "run against Postgres 15, 16, 17 or 18"),
+    CheckSpec("HS604", _F, "extensions_available", "an extension the migrations create is not available", _E,
+              "a migration failing half-way through the apply",
+              "install the extension on the server (or use the embedded default, which stands in)"),
+    CheckSpec("HS605", _F, "supabase_roles", "Supabase's API roles are missing", _W,
+              "RLS policies and grants naming roles that do not exist",
+              "run on Supabase, or let apply create them (it needs CREATEROLE)"),
+    CheckSpec("HS606", _F, "connection_path", "the connection goes through a transaction pooler", _W,
+              "session locks and settings lost between transactions",
+              "point DATABASE_URL at the session pooler or the database (port 5432) to apply or load"),
+    CheckSpec("HS607", _F, "time_zone_valid", "the stack's time zone is unknown to the server", _E,
+              "days bounded in the wrong zone", "set timezone to a name in pg_timezone_names"),
+    CheckSpec("HS608", _F, "source_credentials", "a source's credentials are missing", _W,
+              "an ETL run failing at its first request",
+              "set the variables the message names (never printed), or use the embedded default's fixtures"),
+    # the ETL's guardrails, against the target's run ledger
+    CheckSpec("HS700", _T, "source_pulled", "a run could not pull a source", _E,
+              "a stack whose data stopped arriving", "read the error: credentials, the API's answer, bad records"),
+    CheckSpec("HS701", _T, "source_last_run", "a source's last run failed or was interrupted", _E,
+              "data missing since a run that did not finish", "run the source again (the doctor does)"),
+    CheckSpec("HS702", _T, "source_fresh", "a source's data is older than its freshness threshold", _E,
+              "dashboards showing yesterday as today", "run the source; find why its schedule stopped"),
+    # the doctor
+    CheckSpec("HS901", _D, "healed", "a safe heal did not make its check pass", _E,
+              "a failure the doctor cannot mend", "follow the check's own remedy; the ticket has the evidence"),
+    CheckSpec("HS902", _D, "statistics_stale", "a table changed far more than its planner statistics know", _W,
+              "plans made for a table a tenth of its size (autovacuum's threshold is crossed)",
+              "analyze the table (the doctor does)"),
 )
 
 CHECKS: dict[str, CheckSpec] = {spec.id: spec for spec in _SPECS}

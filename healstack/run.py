@@ -1,5 +1,6 @@
-"""One run of the guardrails: its id and report directory, its target, the actions it takes before
-checking, each phase's results (computed once), and the records the checks reported."""
+"""One run of the guardrails: its id and report directory, its target, the actions it takes before checking
+(apply, the ETL's pull, the doctor's heals), each phase's results (computed once), and the records the checks
+reported."""
 
 from __future__ import annotations
 
@@ -12,21 +13,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from healstack import doctor
 from healstack.config import Settings
 from healstack.context import Context
 from healstack.dq.runner import data_quality
 from healstack.errors import ConfigError, Refused
+from healstack.etl.phase import pull, source_checks
+from healstack.etl.stack import pullable
+from healstack.lease import lease
 from healstack.migrate.phase import apply_phase
 from healstack.migrate.rehearsal import rehearse_rollback
 from healstack.migrate.runner import ApplyOutcome, apply_migrations
 from healstack.pooler import connection_evidence
+from healstack.preflight import blocking, preflight
 from healstack.registry import Phase
 from healstack.results import CheckResult, Outcome
 from healstack.rls.run import rls_contract
 from healstack.target import Target, open_target
 from healstack.verify.run import parity, security_lints
 
-# The runbook's phases composed once: every runner (CLI, nox, pytest) reaches them through the checks.
+# The runbook's phases that are one function of a Context; the rest depend on the run (below).
 PHASES: dict[Phase, Callable[[Context], list[CheckResult]]] = {
     Phase.ROLLBACK: rehearse_rollback,
     Phase.PARITY: parity,
@@ -34,14 +40,20 @@ PHASES: dict[Phase, Callable[[Context], list[CheckResult]]] = {
     Phase.RLS: rls_contract,
     Phase.DQ: data_quality,
 }
+# phases that judge the stack's data: the ETL's pull comes before them
+AFTER_PULL = frozenset({Phase.ETL, Phase.DQ, Phase.HEALTH, Phase.DOCTOR})
 
 
 @dataclass(frozen=True)
 class Actions:
-    """What a run does to the target before it checks it."""
+    """What a run does to the target, besides checking it."""
 
     apply: bool = False      # apply pending migrations (always done on the embedded default, which starts empty)
     dry_run: bool = False    # with apply: plan only, change nothing
+    etl: bool = False        # pull the stack's sources (their recorded pages on the embedded default)
+    doctor: bool = False     # the doctor: heal what is safe, check again to prove it
+    heal: bool | None = None  # with the doctor: heal (True) or only diagnose (False); None: heal on the embedded
+                              # default, only diagnose against DATABASE_URL
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,10 @@ class Run:
     connection: dict[str, Any] = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
     durations: dict[Phase, float] = field(default_factory=dict)
+    heals: list[CheckResult] = field(default_factory=list)  # HS901, one per heal the doctor made
+    error: str | None = None  # the one line that ended the run early (bad input met during a phase)
+    _pulled: list[CheckResult] | None = None
+    _leased: bool = False
     _target: Target | None = None
     _results: dict[Phase, list[CheckResult]] = field(default_factory=dict)
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
@@ -84,27 +100,39 @@ class Run:
         return self.settings.reports_dir / self.id
 
     @property
-    def stopped(self) -> str | None:
-        """Why the phases after apply are not evaluated: the apply action failed or was refused."""
-        if self.applied is not None and self.applied.failure is not None:
+    def embedded(self) -> bool:
+        return self.target().embedded is not None
+
+    @property
+    def healing(self) -> bool:
+        if not self.actions.doctor:
+            return False
+        return self.actions.heal if self.actions.heal is not None else self.embedded
+
+    def stopped_before(self, phase: Phase) -> str | None:
+        """Why ``phase`` is not evaluated: preflight found the target unusable, or (after apply) apply failed."""
+        stop = blocking(self._results.get(Phase.PREFLIGHT, []))
+        if stop is not None and phase is not Phase.PREFLIGHT:
+            return f"preflight failed: {stop.message}"
+        if phase.order > Phase.APPLY.order and self.applied is not None and self.applied.failure is not None:
             return f"the apply phase failed: {self.applied.failure}"
         return None
+
+    @property
+    def bad_input(self) -> bool:
+        """Preflight found bad settings or an unreachable target: the run exits 2, as for bad input."""
+        stop = blocking(self._results.get(Phase.PREFLIGHT, []))
+        return stop is not None and stop.check_id in ("HS601", "HS602")
 
     @property
     def refused(self) -> bool:
         return self.applied is not None and isinstance(self.applied.failure, Refused)
 
     def target(self) -> Target:
-        """The target, opened on first use; the apply action runs right after it opens."""
+        """The target, opened on first use (an embedded server starts); nothing is connected to yet."""
         if self._target is None:
             self._prepare_reports()
-            target = self._stack.enter_context(open_target(self.settings, keep=self.keep))
-            self._target = target
-            self.connection = connection_evidence(target.dsn, self.settings.pooler)
-            if self.actions.apply or target.embedded is not None:
-                started = time.perf_counter()
-                self.applied = apply_migrations(self.context(), dry_run=self.actions.dry_run)
-                self.durations[Phase.APPLY] = time.perf_counter() - started
+            self._target = self._stack.enter_context(open_target(self.settings, keep=self.keep))
         return self._target
 
     def target_description(self) -> str:
@@ -113,17 +141,76 @@ class Run:
     def context(self) -> Context:
         return Context(self.target().dsn, self.settings, self.directory)
 
-    def results(self, phase: Phase) -> list[CheckResult]:
-        """The phase's results, computed once per run."""
-        if phase not in self._results:
-            ctx = self.context()
-            started = time.perf_counter()
-            if phase is Phase.APPLY:
-                self._results[phase] = apply_phase(ctx, self.applied)
-            else:
-                self._results[phase] = PHASES[phase](ctx)
+    def _timed(self, phase: Phase, action: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return action()
+        finally:
             self.durations[phase] = self.durations.get(phase, 0.0) + time.perf_counter() - started
+
+    def connect(self) -> None:
+        """The connection's evidence, gathered once, and the doctor's lease when it heals; an unreachable target
+        or another doctor raises (one line)."""
+        if not self.connection:
+            self.connection = connection_evidence(self.target().dsn, self.settings.pooler)
+        if self.healing and not self._leased:
+            self._stack.enter_context(lease(self.target().dsn, "doctor"))  # two doctors never overlap, poolers or not
+            self._leased = True
+
+    def _prepare(self, phase: Phase) -> None:
+        """What a phase needs done first: the connection's evidence and lease, the apply, the ETL's pull."""
+        ctx = self.context()
+        self.connect()
+        if self.applied is None and (self.actions.apply or self.embedded):
+            self.applied = self._timed(Phase.APPLY, lambda: apply_migrations(ctx, dry_run=self.actions.dry_run))
+        if phase in AFTER_PULL and self.actions.etl and self._pulled is None and self.stopped_before(phase) is None:
+            self._pulled = self._timed(Phase.ETL, lambda: pull(ctx, self.embedded))
+
+    def results(self, phase: Phase) -> list[CheckResult]:
+        """The phase's results, computed once per run; with the doctor, after its heals, checked again."""
+        if phase not in self._results:
+            if phase is not Phase.PREFLIGHT:
+                self._prepare(phase)
+            self._results[phase] = self._timed(phase, lambda: self._compute(phase))
+            if self.healing and (phase is Phase.APPLY or phase in doctor.HEALS):
+                self._results[phase] = self._timed(phase, lambda: self._heal(phase, self._results[phase]))
         return self._results[phase]
+
+    def _compute(self, phase: Phase) -> list[CheckResult]:
+        ctx = self.context()
+        if phase is Phase.PREFLIGHT:
+            return preflight(ctx, self.embedded)
+        if phase is Phase.APPLY:
+            return apply_phase(ctx, self.applied)
+        if phase is Phase.ETL:
+            sources = [p.source for p in pullable(self.settings, self.embedded)]
+            found = [*(self._pulled or []), *source_checks(ctx, sources)]
+            return found or [CheckResult("HS701", Outcome.NOT_EVALUATED, "sources", "no source is configured here "
+                                         "(etl/sources.toml, and credentials or recorded pages)")]
+        if phase is Phase.DOCTOR:
+            return doctor.stale_statistics(ctx)
+        return PHASES[phase](ctx)
+
+    def _heal(self, phase: Phase, found: list[CheckResult]) -> list[CheckResult]:
+        """The doctor's heals for the phase's failures, then the phase checked again to prove them."""
+        ctx = self.context()
+        if phase is Phase.APPLY:
+            pending = [r for r in found if r.check_id == "HS104" and r.outcome.failing]
+            if not pending or self.applied is not None:
+                return found
+            heal = doctor.Heal(Phase.APPLY, [doctor.fingerprint(r) for r in pending], "apply the pending migrations",
+                               before=[r.message for r in pending])
+            self.applied = apply_migrations(ctx)
+            heal.statements, heal.error = list(self.applied.applied), str(self.applied.failure or "") or None
+            heals = [heal]
+        else:
+            heals = doctor.HEALS[phase](ctx, found, self.embedded)
+        if not heals:
+            return found
+        after = self._compute(phase)
+        verdicts = [doctor.verdict(heal, after) for heal in heals]
+        self.heals += verdicts
+        return after + verdicts  # each heal reported with the phase it mended
 
     def record(self, nodeid: str, phase: Phase, result: CheckResult) -> Record:
         record = Record(nodeid, phase, result)
@@ -133,9 +220,6 @@ class Run:
     @property
     def failed(self) -> bool:
         return any(r.result.outcome.failing for r in self.records)
-
-    def warned(self) -> list[Record]:
-        return [r for r in self.records if r.result.outcome is Outcome.WARNED]
 
     def _prepare_reports(self) -> None:
         try:

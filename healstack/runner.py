@@ -9,25 +9,12 @@ from collections.abc import Sequence
 import pytest
 
 from healstack.config import Settings
-from healstack.dq.rules import load_rules
-from healstack.migrate.files import discover
 from healstack.plugin import PresetRun
+from healstack.preflight import check_declarations
 from healstack.registry import Phase
-from healstack.rls.contract import load_contract
 from healstack.run import Actions, Run
-from healstack.verify.lints import load_waivers
 
 NO_ACTIONS = Actions()
-
-
-def check_declarations(settings: Settings) -> None:
-    """Read every declaration the checks will read, so bad input is one line before anything runs."""
-    discover(settings.migrations_dir)
-    load_waivers(settings.lint_waivers)
-    if settings.rls_contract.exists() or "rls_contract" in settings.explicit:
-        load_contract(settings.rls_contract)
-    if settings.dq_rules.exists() or "dq_rules" in settings.explicit:
-        load_rules(settings.dq_rules)
 
 
 def project_checks(settings: Settings) -> list[str]:
@@ -41,8 +28,8 @@ def pytest_args(settings: Settings, phases: Sequence[Phase] | None, run: Run) ->
     # (and would warn); the checks judge results, not assert statements
     args = ["--pyargs", "healstack.checks", *project_checks(settings), "--rootdir", str(settings.root),
             "-p", "no:cacheprovider", "--assert=plain", f"--junitxml={run.directory / 'junit.xml'}"]
-    if phases:
-        args += ["-m", " or ".join(p.value for p in phases)]
+    if phases:  # preflight comes first in every run
+        args += ["-m", " or ".join(p.value for p in [Phase.PREFLIGHT, *phases])]
     return args
 
 
@@ -53,9 +40,12 @@ def run_guardrails(settings: Settings, *, phases: Sequence[Phase] | None = None,
     check_declarations(settings)
     run = Run(settings, actions, keep=keep)
     try:
-        target = run.target()  # bad input and an unreachable target stop here, as one line
+        target = run.target()
+        run.connect()  # bad input and an unreachable target stop here, as one line
         print(f"healstack: run {run.id} on {target.description}", flush=True)
         code = int(pytest.main([*pytest_args(settings, phases, run), *extra], plugins=[PresetRun(run)]))
+        if run.error:
+            print(run.error, file=sys.stderr, flush=True)
         hint = target.stop_hint()
         if keep and hint:
             print(f"healstack: embedded server left running; stop it with: {hint}")

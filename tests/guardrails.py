@@ -24,6 +24,7 @@ class Guardrails:
             rls_contract = "{REPO / 'checks' / 'rls_contract.toml'}"
             dq_rules = "{REPO / 'checks' / 'dq'}"
             lint_waivers = "{REPO / 'checks' / 'lint_waivers.toml'}"
+            etl_sources = "{REPO / 'etl' / 'sources.toml'}"
             healthcheck = "public.system_healthcheck"
         """)
 

@@ -10,6 +10,7 @@ import pytest
 from repo import REPO
 
 from healstack.db import connect
+from healstack.registry import Phase
 from healstack.dq.rules import load_rules
 from healstack.migrate.files import discover
 
@@ -29,8 +30,8 @@ def test_the_healthy_stack_passes_every_phase_with_one_record_per_result(guardra
     assert {"HS000", "HS104", "HS105", "HS202", "HS300", "HS401", "HS501", "HS502", "HS503"} <= ids
     assert {r.id for r in RULES} <= ids
     assert {r["object"] for r in records if r["check_id"] == "HS104"} == {m.label for m in SHIPPED}
-    assert [r["phase"] for r in records] == sorted((r["phase"] for r in records), key=[
-        "preflight", "apply", "rollback", "parity", "lints", "rls", "etl", "dq"].index)
+    order = [p.value for p in Phase]
+    assert [r["phase"] for r in records] == sorted((r["phase"] for r in records), key=order.index)
     result.stdout.fnmatch_lines(["*= healstack =*", "  apply      *passed*", "  rls        *passed*"])
 
 

@@ -229,8 +229,10 @@ def render_delta(delta: Delta, *, online: bool = False, source: str = "") -> str
     return "\n".join(lines) + "\n"
 
 
-def fix_for(expected: Snapshot, actual: Snapshot, difference: Difference) -> tuple[list[str], list[str]]:
+def fix_for(expected: Snapshot, actual: Snapshot, difference: Difference, *, online: bool = False,
+            ) -> tuple[list[str], list[str]]:
     """The delta statements that mend one difference, and why it cannot be mended without a DROP if so: the
-    remedy a ticket or report shows beside the difference."""
-    delta = _Planner(expected, actual, False).plan([difference])
+    remedy a ticket or report shows beside the difference (``online``: the form the doctor runs, concurrent
+    index builds and foreign keys validated apart)."""
+    delta = _Planner(expected, actual, online).plan([difference])
     return [s for phase in PHASES for s in delta.statements[phase]], delta.refused

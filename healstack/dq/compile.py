@@ -27,10 +27,11 @@ def _table(rule: Rule) -> sql.Identifier:
     return sql.Identifier(*rule.schema_table)
 
 
-def sample_expr(facts: TableFacts, column: str | None, alias: str = "") -> sql.Composable:
-    """jsonb of the row's primary key (and the offending column) for a sample."""
+def sample_expr(facts: TableFacts, column: str | None, alias: str = "", extra: tuple[str, ...] = ()
+                ) -> sql.Composable:
+    """jsonb of the row's primary key (and the offending column, and any ``extra`` columns) for a sample."""
     prefix = sql.SQL(alias + ".") if alias else sql.SQL("")
-    keys = list(dict.fromkeys([*facts.primary_key, *([column] if column else [])]))
+    keys = list(dict.fromkeys([*facts.primary_key, *extra, *([column] if column else [])]))
     parts = [sql.SQL("{}, {}{}").format(sql.Literal(k), prefix, _id(k)) for k in keys]
     return sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(parts))
 
@@ -199,7 +200,7 @@ def consistency_query(rule: Rule, facts: TableFacts) -> Query:
         " as samples, '{{}}'::jsonb as details"
         " from {left} as l left join (select {keys}, sum({to_col}) as v from {right} group by {group}) as r on {on}"
         " where {filters}"
-    ).format(differs=differs, sample=sample_expr(facts, p["column"], "l"), n=sql.Literal(SAMPLES),
+    ).format(differs=differs, sample=sample_expr(facts, p["column"], "l", tuple(p["key"])), n=sql.Literal(SAMPLES),
              left=_table(rule), keys=keys, to_col=_id(p["to_column"]), right=sql.Identifier(schema or "public", name),
              group=group, on=on, filters=sql.SQL(" and ").join(filters))
     # the tolerance placeholder sits in `differs`, which appears twice before the filters

@@ -14,7 +14,7 @@ from healstack.errors import HealstackError
 from healstack.notify import slack
 from healstack.report import html, stream, summary
 from healstack.report.stream import RunData
-from healstack.results import ExitCode
+from healstack.results import ExitCode, Outcome
 from healstack.run import Run
 
 
@@ -26,6 +26,8 @@ def finish(run: Run, exit_status: int, environ: Mapping[str, str] | None = None)
     data = stream.write(run, exit_status)
     data.outputs.update(results=str(data.directory / stream.RESULTS), report=str(data.directory / "index.html"),
                         backlog=str(run.settings.backlog_dir))
+    data.outputs["healed"] = [r.message.removeprefix("healed: ") + f" ({r.object})" for r in run.heals
+                              if r.outcome is Outcome.PASSED]
     if (data.directory / "junit.xml").exists():
         data.outputs["junit"] = str(data.directory / "junit.xml")
     notes: list[str] = []
@@ -42,6 +44,9 @@ def finish(run: Run, exit_status: int, environ: Mapping[str, str] | None = None)
     notes.append(slack(data, env))
     data.outputs["notifications"] = notes
     html.render(data)
+    preflight = summary.write_preflight(data)
+    if preflight is not None:
+        data.outputs["preflight"] = str(preflight)
     data.outputs["summary"] = str(summary.write_run_summary(data))
     summary.write_daily_summary(run.settings.reports_dir, run.started.date().isoformat())
     data.identity["exit_status"] = exit_status

@@ -75,6 +75,20 @@ def write_run_summary(data: RunData) -> Path:
     return path
 
 
+def write_preflight(data: RunData) -> Path | None:
+    """reports/<run id>/preflight.md: each preflight check and what it found (None when preflight did not run)."""
+    records = [r for r in data.records if r["phase"] == "preflight"]
+    if not records:
+        return None
+    lines = [f"# Preflight of run {data.run_id}", "", f"Target: {data.identity.get('target')}", "",
+             "| check | object | outcome | found |", "|---|---|---|---|"]
+    lines += [f"| {r['check_id']} | {r['object']} | {r['outcome']} | {str(r['message']).replace('|', '/')} |"
+              for r in records]
+    path = data.directory / "preflight.md"
+    path.write_text(redact("\n".join(lines) + "\n"), encoding="utf-8")
+    return path
+
+
 def write_daily_summary(reports_dir: Path, day: str) -> Path:
     """reports/run_summary_<day>.md: every run started that day (UTC), newest first, rebuilt from their streams."""
     runs = []

@@ -53,8 +53,10 @@ def parity_results(expected: catalog.Snapshot, actual: catalog.Snapshot) -> list
     results = []
     for d in kept:
         fix, not_fixed = fix_for(expected, actual, d)
+        online, _ = fix_for(expected, actual, d, online=True)
         evidence: dict[str, Any] = {"kind": d.kind, "change": d.change.value, "expected": _plain(d.expected),
-                                    "found": _plain(d.actual), "fix": fix, "not_fixed": not_fixed}
+                                    "found": _plain(d.actual), "fix": fix, "fix_online": online,
+                                    "not_fixed": not_fixed}
         message = d.describe()
         if d.kind == "relations" and parts.get(d.key):
             evidence["with_it"] = parts[d.key]

@@ -1,0 +1,77 @@
+"""The stack's sources as its etl/sources.toml declares them, and which of them a run can pull: those whose
+credentials are set, or on the embedded default those with recorded pages to stand in for them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from healstack.config import Settings
+from healstack.declarations import read_toml
+from healstack.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DeclaredSource:
+    name: str
+    credentials: tuple[str, ...]
+    fixtures: Path | None
+    freshness_hours: float
+
+    def missing(self, environ: Mapping[str, str]) -> list[str]:
+        return [v for v in self.credentials if not environ.get(v)]
+
+
+KNOWN = ("events", "source-a", "source-b", "shopify")
+
+
+def declared(settings: Settings) -> list[DeclaredSource]:
+    """The sources of etl/sources.toml (none when the project has no such file)."""
+    path = settings.etl_sources
+    if not path.exists():
+        if "etl_sources" in settings.explicit:
+            raise ConfigError(f"ETL sources file not found: {path}")
+        return []
+    sources = []
+    for name, raw in read_toml(path).items():
+        if name not in KNOWN or not isinstance(raw, dict):
+            raise ConfigError(f"{path.name}: [{name}] is not a source healstack knows ({', '.join(KNOWN)})")
+        sources.append(_source(name, raw, path))
+    return sources
+
+
+def _source(name: str, raw: dict[str, Any], path: Path) -> DeclaredSource:
+    credentials, hours, fixtures = raw.get("credentials", []), raw.get("freshness_hours", 26), raw.get("fixtures")
+    if not isinstance(credentials, list) or not all(isinstance(c, str) for c in credentials):
+        raise ConfigError(f"{path.name}: [{name}] credentials must be a list of variable names")
+    if not isinstance(hours, int | float) or isinstance(hours, bool) or hours <= 0:
+        raise ConfigError(f"{path.name}: [{name}] freshness_hours must be a number of hours above 0")
+    if fixtures is not None and not isinstance(fixtures, str):
+        raise ConfigError(f"{path.name}: [{name}] fixtures must be a folder")
+    folder = None if fixtures is None else path.parent / fixtures  # relative to the file, as settings are
+    return DeclaredSource(name, tuple(credentials), folder, float(hours))
+
+
+@dataclass(frozen=True)
+class Pullable:
+    source: DeclaredSource
+    stand_in: bool  # served from its recorded pages, not the real API
+
+    @property
+    def label(self) -> str:
+        return f"{self.source.name} (fixture-served: {self.source.fixtures})" if self.stand_in else self.source.name
+
+
+def pullable(settings: Settings, embedded: bool, environ: Mapping[str, str] | None = None) -> list[Pullable]:
+    """Sources a run can pull: credentials set (the real API), else on the embedded default their fixtures."""
+    env = os.environ if environ is None else environ
+    found = []
+    for source in declared(settings):
+        if not source.missing(env):
+            found.append(Pullable(source, False))
+        elif embedded and source.fixtures is not None and source.fixtures.is_dir():
+            found.append(Pullable(source, True))
+    return found
