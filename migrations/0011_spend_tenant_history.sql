@@ -1,0 +1,12 @@
+-- healstack: no-transaction
+-- A tenant's whole spend history -- the API's "all my spend", with no day range -- is served by an index
+-- again: (project, dt).
+--
+-- Why: migration 0009 led spend's key with the day and dropped this index, expecting Postgres 18's skip scan
+-- over the days to serve a tenant's history. The health phase's plans (checks/health.toml, spend_over_all_days)
+-- on 122,640 rows over 8 tenants and 365 days show otherwise: Postgres 18 and 15 both read the whole table
+-- (28-31 ms, 1,887 buffers); with this index, a bitmap scan of the tenant's rows (9.5 ms, 609 buffers).
+-- The ETL pays one more B-tree per row (reports/bench/etl.md measures it).
+--
+-- Built concurrently: spend takes writes from the ETL while it builds.
+create index concurrently if not exists spend_project_dt_idx on public.spend (project, dt);
