@@ -77,6 +77,13 @@ def dq(session: nox.Session) -> None:
     session.run("healstack", "dq", *session.posargs)
 
 
+@nox.session(tags=["health"])
+def health(session: nox.Session) -> None:
+    """The database's health: audits with thresholds, the slowest statements, the stack's query plans."""
+    _install(session)
+    session.run("healstack", "health", *session.posargs)
+
+
 @nox.session(tags=["etl"])
 def etl(session: nox.Session) -> None:
     """The ETL: `nox -s etl -- pull all --dry-run`, `-- backfill`, `-- metrics --from D --to D`."""

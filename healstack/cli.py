@@ -31,7 +31,7 @@ from healstack.sqlfiles import query
 from healstack.target import open_target
 from healstack.verify.run import delta_for
 
-GUARDRAIL_COMMANDS = frozenset({"apply", "verify", "rehearsal", "dq", "preflight", "doctor"})
+GUARDRAIL_COMMANDS = frozenset({"apply", "verify", "rehearsal", "dq", "health", "preflight", "doctor"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="only diagnose (the default against DATABASE_URL)")
     sub.add_parser("verify", help="every guardrail against the target, changing nothing")
     sub.add_parser("dq", help="the data-quality rules alone")
+    sub.add_parser("health", help="the database's health (audits, slow statements, the stack's query plans) "
+                   "and the index lints")
     sub.add_parser("lint", help="migration safety lint of the files alone (no database)")
     sub.add_parser("checks", help="list every check healstack runs: id, phase, severity, meaning")
 
@@ -92,6 +94,8 @@ def _guardrails(args: argparse.Namespace, settings: Settings, extra: list[str]) 
         return run_guardrails(settings, actions=Actions(doctor=True, heal=args.heal), extra=extra)
     if args.command == "dq":
         return run_guardrails(settings, phases=[Phase.DQ], extra=extra)
+    if args.command == "health":
+        return run_guardrails(settings, phases=[Phase.LINTS, Phase.HEALTH], extra=extra)
     return run_guardrails(settings, extra=extra)
 
 

@@ -55,6 +55,8 @@ OPTIONS = (
            "waivers for the verify lints"),
     Option("rls_contract", "path", ("HEALSTACK_RLS_CONTRACT",), "checks/rls_contract.toml", "the RLS contract"),
     Option("dq_rules", "path", ("HEALSTACK_DQ_RULES",), "checks/dq", "the data-quality rules directory"),
+    Option("health", "path", ("HEALSTACK_HEALTH",), "checks/health.toml",
+           "the health phase's thresholds and the stack's access paths"),
     Option("etl_sources", "path", ("HEALSTACK_ETL_SOURCES",), "etl/sources.toml",
            "the stack's ETL sources: credentials, fixture stand-ins, freshness thresholds"),
     Option("timezone", "text", ("HEALSTACK_TIMEZONE",), "America/Toronto", "the time zone the stack's days are in"),
@@ -104,6 +106,7 @@ class Settings:
     lint_waivers: Path = Path("checks/lint_waivers.toml")
     rls_contract: Path = Path("checks/rls_contract.toml")
     dq_rules: Path = Path("checks/dq")
+    health: Path = Path("checks/health.toml")
     checks_dir: Path = Path("checks")
     etl_sources: Path = Path("etl/sources.toml")
     timezone: str = "America/Toronto"

@@ -16,6 +16,10 @@ from healstack.redact import redact, redact_dsn
 
 APPLICATION_NAME = "healstack"
 
+# leads the statements healstack runs on a target that pg_stat_statements would list among its slowest (data-quality
+# scans, plans): the health phase judges the stack's statements, not healstack's own
+MARK = "/* healstack */"
+
 
 def connect(dsn: str, *, autocommit: bool = False, dbname: str | None = None) -> psycopg.Connection[Any]:
     """Open a connection; an unreachable or misconfigured target is one clear line, secrets masked."""

@@ -154,6 +154,12 @@ class EmbeddedServer:
             raise ConfigError(f"embedded Postgres: {args[0]} failed: {(e.stderr or '').strip()} {tail}".strip()) from e
         return str(done.stdout)
 
+    def _preload(self) -> dict[str, str]:
+        """pg_stat_statements, loaded as every Supabase project loads it, where the server ships it: the health
+        phase reads the slowest statements from it."""
+        shipped = (self.bindir.parent / "lib" / "pg_stat_statements.so").exists()
+        return {"shared_preload_libraries": "pg_stat_statements"} if shipped else {}
+
     def start(self) -> EmbeddedServer:
         self.base = Path(tempfile.mkdtemp(prefix="healstack-pg-", dir=_scratch_parent()))
         self._run_as.own(self.base)
@@ -162,7 +168,7 @@ class EmbeddedServer:
                   "--locale=C", "--no-sync", "--no-instructions")
         for attempt in range(3):  # a free port can be taken between probing and binding
             self.port = _free_port()
-            extra = "".join(f" -c {name}={value}" for name, value in self.settings.items())
+            extra = "".join(f" -c {name}={value}" for name, value in {**self._preload(), **self.settings}.items())
             options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base} {_SERVER_OPTIONS}{extra}"
             try:
                 self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.base / "server.log"), "-w",

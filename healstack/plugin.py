@@ -169,6 +169,11 @@ class Reporter:
             results = self.run.results(phase)
         except HealstackError as e:
             stop(e, self.run)
+        except Exception as e:
+            # a check that broke is a failure of the run, recorded (report, ticket), then shown with its traceback
+            self.report([CheckResult("HS999", Outcome.ERROR, phase.value,
+                                     f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")], phase)
+            raise
         self.report(results, phase)
 
     def report(self, results: Iterable[CheckResult], phase: Phase | None = None) -> None:

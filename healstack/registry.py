@@ -35,7 +35,7 @@ class Phase(enum.StrEnum):
 @dataclass(frozen=True)
 class CheckSpec:
     id: str
-    phase: Phase
+    phase: Phase | None  # None: a check of every phase
     name: str          # a stable slug, e.g. rls_disabled_in_public
     title: str         # what a failure means, in a few words
     severity: Severity  # default severity of a finding
@@ -45,7 +45,7 @@ class CheckSpec:
 
 _E, _W, _I = Severity.ERROR, Severity.WARN, Severity.INFO
 _A, _R, _P, _L, _S = Phase.APPLY, Phase.ROLLBACK, Phase.PARITY, Phase.LINTS, Phase.RLS
-_F, _T, _D = Phase.PREFLIGHT, Phase.ETL, Phase.DOCTOR
+_F, _T, _H, _D = Phase.PREFLIGHT, Phase.ETL, Phase.HEALTH, Phase.DOCTOR
 
 _SPECS = (
     # migration safety lint (apply): a statement that destroys data or locks a busy table
@@ -189,12 +189,58 @@ _SPECS = (
               "data missing since a run that did not finish", "run the source again (the doctor does)"),
     CheckSpec("HS702", _T, "source_fresh", "a source's data is older than its freshness threshold", _E,
               "dashboards showing yesterday as today", "run the source; find why its schedule stopped"),
+    # database health (thresholds in checks/health.toml)
+    CheckSpec("HS800", _H, "inventory", "every table's rows and size, recorded", _I,
+              "growth nobody noticed (the report compares with the previous run)", "nothing to do"),
+    CheckSpec("HS801", _H, "unused_index", "an index no query has used", _W,
+              "writes slowed and disk filled by an index that buys nothing",
+              "drop it in a migration once you know no monthly job needs it (drop index concurrently)"),
+    CheckSpec("HS802", _H, "sequential_scans", "a large table read mostly by sequential scans", _E,
+              "a query that reads the whole table each time, slower as it grows",
+              "find the query (pg_stat_statements, the plans below) and add the index its filter needs"),
+    CheckSpec("HS803", _H, "bloat", "a table or index with much of its space wasted", _W,
+              "scans and the cache spent on dead space", "vacuum full or pg_repack it in a quiet hour; "
+              "reindex concurrently an index"),
+    CheckSpec("HS804", _H, "cache_hit_ratio", "table or index reads missing the cache", _W,
+              "queries waiting on disk", "a larger compute (more memory), or fewer full scans"),
+    CheckSpec("HS805", _H, "vacuum_overdue", "a table waiting on autovacuum, or never vacuumed", _W,
+              "dead rows piling up, plans from stale statistics",
+              "vacuum (analyze) the table; check autovacuum is on and its workers keep up"),
+    CheckSpec("HS806", _H, "dead_tuples", "many dead rows in a table", _W,
+              "scans reading rows nobody sees", "vacuum the table; lower its autovacuum_vacuum_scale_factor"),
+    CheckSpec("HS807", _H, "xid_wraparound", "transaction ID headroom running out", _E,
+              "a database that stops accepting writes", "vacuum (freeze) the oldest tables; end long transactions"),
+    CheckSpec("HS808", _H, "sequence_near_max", "a sequence near its largest value", _E,
+              "inserts failing once the sequence or its column is exhausted",
+              "alter the column and its sequence to bigint before the limit"),
+    CheckSpec("HS809", _H, "long_running_query", "a statement running for long", _W,
+              "locks held and vacuum held back by one statement", "find its caller; cancel it if it is stuck"),
+    CheckSpec("HS810", _H, "idle_in_transaction", "a session idle inside a transaction", _W,
+              "locks held and dead rows kept by a client that went quiet",
+              "fix the client; set idle_in_transaction_session_timeout"),
+    CheckSpec("HS811", _H, "blocked_by_lock", "a session blocked by another's lock", _E,
+              "a chain of writers stalled behind one lock holder",
+              "end or cancel the blocking session; keep lock-taking transactions short"),
+    CheckSpec("HS812", _H, "connections_near_max", "connections near the server's limit", _W,
+              "clients refused a connection", "connect through the pooler; close idle connections"),
+    CheckSpec("HS813", _H, "not_valid_constraint", "a constraint left NOT VALID", _W,
+              "old rows that may break the constraint", "alter table ... validate constraint (does not block writes)"),
+    CheckSpec("HS814", _H, "slow_statement", "a statement slower on average than the alert levels", _W,
+              "a query whose mean time crossed 50 ms (warn) or 200 ms (critical)",
+              "read its plan; add the index or rewrite the query"),
+    CheckSpec("HS815", _H, "access_path", "a query the stack depends on scans a large table or is slow", _E,
+              "an API request that reads a whole table as it grows",
+              "add the index the plan is missing (a migration) or give the query a filter an index serves"),
     # the doctor
     CheckSpec("HS901", _D, "healed", "a safe heal did not make its check pass", _E,
               "a failure the doctor cannot mend", "follow the check's own remedy; the ticket has the evidence"),
     CheckSpec("HS902", _D, "statistics_stale", "a table changed far more than its planner statistics know", _W,
               "plans made for a table a tenth of its size (autovacuum's threshold is crossed)",
               "analyze the table (the doctor does)"),
+    # any phase
+    CheckSpec("HS999", None, "phase_broke", "a phase's checks stopped on an unexpected error", _E,
+              "a guardrail that silently checks nothing", "read the error and its traceback in the test log; "
+              "it is a bug in healstack or in a declaration it did not refuse"),
 )
 
 CHECKS: dict[str, CheckSpec] = {spec.id: spec for spec in _SPECS}
@@ -208,10 +254,11 @@ def spec(check_id: str) -> CheckSpec:
 def phase_of(check_id: str, default: Phase = Phase.DQ) -> Phase:
     """The phase a check belongs to; ids not in the registry are data-quality rule ids."""
     found = CHECKS.get(check_id)
-    return found.phase if found else default
+    return found.phase if found and found.phase else default
 
 
 def markdown_table() -> list[str]:
     """The registry as the README's table (a test keeps the README equal to it)."""
     lines = ["| id | phase | severity | a finding means |", "|---|---|---|---|"]
-    return lines + [f"| {s.id} | {s.phase.value} | {s.severity.value} | {s.title} |" for s in CHECKS.values()]
+    return lines + [f"| {s.id} | {s.phase.value if s.phase else 'any'} | {s.severity.value} | {s.title} |"
+                    for s in CHECKS.values()]

@@ -20,6 +20,7 @@ from healstack.dq.runner import data_quality
 from healstack.errors import ConfigError, Refused
 from healstack.etl.phase import pull, source_checks
 from healstack.etl.stack import pullable
+from healstack.health.phase import health
 from healstack.lease import lease
 from healstack.migrate.phase import apply_phase
 from healstack.migrate.rehearsal import rehearse_rollback
@@ -39,6 +40,7 @@ PHASES: dict[Phase, Callable[[Context], list[CheckResult]]] = {
     Phase.LINTS: security_lints,
     Phase.RLS: rls_contract,
     Phase.DQ: data_quality,
+    Phase.HEALTH: health,
 }
 # phases that judge the stack's data: the ETL's pull comes before them
 AFTER_PULL = frozenset({Phase.ETL, Phase.DQ, Phase.HEALTH, Phase.DOCTOR})

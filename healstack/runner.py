@@ -46,6 +46,9 @@ def run_guardrails(settings: Settings, *, phases: Sequence[Phase] | None = None,
         code = int(pytest.main([*pytest_args(settings, phases, run), *extra], plugins=[PresetRun(run)]))
         if run.error:
             print(run.error, file=sys.stderr, flush=True)
+        report = run.directory / "index.html"
+        if report.exists():  # the last line: where to look (pytest's own summary line comes before it)
+            print(f"healstack: report {report}")
         hint = target.stop_hint()
         if keep and hint:
             print(f"healstack: embedded server left running; stop it with: {hint}")

@@ -87,6 +87,24 @@ def migrated_db(pg_server: str, migrated_template: str) -> Iterator[str]:
     yield from _new_db(pg_server, migrated_template)
 
 
+@pytest.fixture(scope="session")
+def dataset_template(pg_server: str, migrated_template: str) -> Iterator[str]:
+    """A migrated template holding fixtures/health_dataset.sql (120,000 rows a table, 8 tenants), built once."""
+    name = f"healstack_dataset_{os.getpid()}"
+    janitor = _janitor(pg_server, name, template_dbname=migrated_template, as_template=True)
+    janitor.drop()
+    with janitor:
+        with connect(make_conninfo(pg_server, dbname=name), autocommit=True) as c:
+            c.execute((REPO / "fixtures" / "health_dataset.sql").read_bytes())
+        yield name
+
+
+@pytest.fixture
+def dataset_db(pg_server: str, dataset_template: str) -> Iterator[str]:
+    """DSN of a fresh clone of the dataset template, dropped after the test."""
+    yield from _new_db(pg_server, dataset_template)
+
+
 @pytest.fixture
 def empty_db(pg_server: str) -> Iterator[str]:
     """DSN of a fresh empty database (nothing applied), dropped after the test."""

@@ -25,6 +25,7 @@ class Guardrails:
             dq_rules = "{REPO / 'checks' / 'dq'}"
             lint_waivers = "{REPO / 'checks' / 'lint_waivers.toml'}"
             etl_sources = "{REPO / 'etl' / 'sources.toml'}"
+            health = "{REPO / 'checks' / 'health.toml'}"
             healthcheck = "public.system_healthcheck"
         """)
 

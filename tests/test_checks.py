@@ -9,10 +9,11 @@ import xml.etree.ElementTree as ET
 import pytest
 from repo import REPO
 
+from healstack import run
 from healstack.db import connect
-from healstack.registry import Phase
 from healstack.dq.rules import load_rules
 from healstack.migrate.files import discover
+from healstack.registry import Phase
 
 SHIPPED = discover(REPO / "migrations")
 RULES = load_rules(REPO / "checks" / "dq")
@@ -141,6 +142,18 @@ def test_bad_rows_fail_their_rule_naming_its_declaration_and_a_warn_rule_only_wa
         "*spend.amount_plausible*1 violations of 1 rows*declared at spend.toml:*",
         "warnings (*", "*events.name_format*",
     ])
+
+
+def test_a_phase_that_breaks_is_an_error_record_and_fails_the_run(guardrails, monkeypatch):
+    def broken(ctx: object) -> list:
+        raise RuntimeError("a bug in a phase")
+
+    monkeypatch.setitem(run.PHASES, Phase.HEALTH, broken)
+    result, records = guardrails.run("-m", "health")
+    assert result.ret == 1
+    assert [(r["check_id"], r["outcome"], r["message"]) for r in records if r["phase"] == "health"] == [
+        ("HS999", "error", "RuntimeError: a bug in a phase")]
+    assert "FAILED" in (guardrails.last_run / "run_summary.md").read_text()
 
 
 def test_not_evaluated_is_a_skip_with_its_reason_never_a_pass_or_a_failure(guardrails):

@@ -23,6 +23,10 @@ PLATFORM_SCHEMAS = frozenset({
     "_analytics", "healstack",
 })
 
+# Extensions a Supabase project has whether or not a migration asks for them, and which create no object of
+# the stack's: monitoring only (healstack's embedded default and compat enable pg_stat_statements as Supabase does).
+PLATFORM_EXTENSIONS = frozenset({"pg_stat_statements"})
+
 # User policies and triggers placed on platform tables (storage.objects, auth.users) are the stack's own.
 KEPT_ON_PLATFORM = frozenset({"policies", "triggers"})
 
@@ -50,7 +54,8 @@ def take(conn: psycopg.Connection[Any], *, ignore_schemas: Iterable[str] = PLATF
             rows = cur.fetchall()
             snapshot[kind] = {
                 row["key"]: _freeze(row) for row in rows
-                if kind == "extensions" or kind in KEPT_ON_PLATFORM or row.get("schema") not in ignored
+                if (kind == "extensions" and row["name"] not in PLATFORM_EXTENSIONS)
+                or kind in KEPT_ON_PLATFORM or row.get("schema") not in ignored
             }
     return snapshot
 

@@ -11,7 +11,7 @@ from healstack.plugin import Reporter
 from healstack.registry import Phase
 
 CHECKED = (Phase.PREFLIGHT, Phase.APPLY, Phase.ROLLBACK, Phase.PARITY, Phase.LINTS, Phase.RLS, Phase.ETL, Phase.DQ,
-           Phase.DOCTOR)
+           Phase.HEALTH, Phase.DOCTOR)
 
 
 @pytest.mark.parametrize("phase", [pytest.param(p, marks=getattr(pytest.mark, p.value), id=p.value)

@@ -80,6 +80,13 @@ def _statement(evidence: dict[str, Any]) -> list[Block]:
     return [Fields(fields), Code("statement", str(evidence.get("statement", "")))]
 
 
+def _plan(evidence: dict[str, Any]) -> list[Block]:
+    fields: list[tuple[str, str]] = [(k, _text(evidence[k])) for k in ("run_as", "execution_ms", "planning_ms", "budget_ms")
+              if k in evidence]
+    return [Fields(fields), Code("query", str(evidence.get("sql", "")).strip()),
+            Code("plan (EXPLAIN ANALYZE, BUFFERS)", "\n".join(evidence.get("plan") or []))]
+
+
 def blocks(record: dict[str, Any]) -> list[Block]:
     """How to show one record's evidence."""
     evidence: dict[str, Any] = dict(record.get("evidence") or {})
@@ -90,6 +97,8 @@ def blocks(record: dict[str, Any]) -> list[Block]:
         return _data_quality(evidence)
     if "statement" in evidence and "file" in evidence:
         return _statement(evidence)
+    if check_id == "HS815" and evidence.get("plan"):
+        return _plan(evidence)
     simple = [(k, _text(v)) for k, v in evidence.items() if not isinstance(v, (dict, list)) or not v]
     nested = [(k, v) for k, v in evidence.items() if isinstance(v, (dict, list)) and v]
     out: list[Block] = [Fields(simple)] if simple else []

@@ -12,7 +12,7 @@ from healstack.backlog import tickets
 from healstack.backlog.github import GitHubIssues
 from healstack.errors import HealstackError
 from healstack.notify import slack
-from healstack.report import html, stream, summary
+from healstack.report import health, html, stream, summary
 from healstack.report.stream import RunData
 from healstack.results import ExitCode, Outcome
 from healstack.run import Run
@@ -43,10 +43,14 @@ def finish(run: Run, exit_status: int, environ: Mapping[str, str] | None = None)
         exit_status = exit_status or int(ExitCode.BAD_INPUT)
     notes.append(slack(data, env))
     data.outputs["notifications"] = notes
-    html.render(data)
+    health_view = health.view(data)
+    html.render(data, health_view)
     preflight = summary.write_preflight(data)
     if preflight is not None:
         data.outputs["preflight"] = str(preflight)
+    health_md = health.write(data, health_view)
+    if health_md is not None:
+        data.outputs["health"] = str(health_md)
     data.outputs["summary"] = str(summary.write_run_summary(data))
     summary.write_daily_summary(run.settings.reports_dir, run.started.date().isoformat())
     data.identity["exit_status"] = exit_status

@@ -10,7 +10,9 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from healstack.health import size
 from healstack.redact import redact
+from healstack.report import health
 from healstack.report.evidence import blocks, remedy
 from healstack.report.stream import RunData
 from healstack.report.summary import ORDER, verdict
@@ -22,7 +24,7 @@ LOG_LINES = 400
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("healstack.report", "templates"), autoescape=select_autoescape(["j2"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(blocks=blocks, remedy=remedy, order=ORDER,
+    env.globals.update(blocks=blocks, remedy=remedy, order=ORDER, size=size,
                        tally=lambda records: {o: sum(r["outcome"] == o for r in records) for o in Outcome})
     return env
 
@@ -49,7 +51,7 @@ def _relative(start: Path, target: Path) -> str:
         return target.as_uri()
 
 
-def render(data: RunData) -> Path:
+def render(data: RunData, health_view: health.HealthView | None = None) -> Path:
     """Write index.html for the run; returns its path."""
     identity = {**data.identity, "migrations": data.identity.get("migrations") or {},
                 "connection": data.identity.get("connection") or {},
@@ -58,7 +60,7 @@ def render(data: RunData) -> Path:
         run=data, identity=identity, outputs=data.outputs, verdict=verdict(data), phases=list(data.by_phase().items()),
         failing=data.with_outcome(Outcome.FAILED, Outcome.ERROR), warned=data.with_outcome(Outcome.WARNED),
         not_evaluated=data.with_outcome(Outcome.NOT_EVALUATED), passed=len(data.with_outcome(Outcome.PASSED)),
-        status_rows=_status_rows(identity["migrations"]), apply_log=_apply_log(data),
+        status_rows=_status_rows(identity["migrations"]), apply_log=_apply_log(data), health=health_view,
         backlog_href=_relative(data.directory, Path(str(data.outputs.get("backlog", "")))))
     path = data.directory / "index.html"
     path.write_text(redact(html), encoding="utf-8")

@@ -40,7 +40,7 @@ def console_lines(data: RunData) -> list[str]:
                   else "tickets: no change") + f" in {outputs.get('backlog')}")
     for note in outputs.get("notifications", []):
         lines.append(f"notification: {note}")
-    for name in ("report", "summary", "results", "junit"):
+    for name in ("summary", "preflight", "health", "results", "junit", "report"):
         if outputs.get(name):
             lines.append(f"{name}: {outputs[name]}")
     return [redact(line) for line in lines]

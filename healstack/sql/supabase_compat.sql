@@ -95,3 +95,19 @@ grant usage on schema public to anon, authenticated, service_role;
 alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
 alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
 alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+
+-- Every Supabase project has pg_stat_statements in extensions; where the server preloads it (the embedded
+-- default does) and this role may create it, it is enabled the same way, so the health phase can read the
+-- slowest statements. (pg_settings hides the preload list from roles that may not read it.)
+do $stat$
+begin
+    if exists (
+        select from pg_catalog.pg_settings
+        where name = 'shared_preload_libraries' and setting ~ 'pg_stat_statements'
+    )
+    and exists (select from pg_catalog.pg_roles where rolname = current_user and rolsuper)
+    and exists (select from pg_catalog.pg_available_extensions where name = 'pg_stat_statements') then
+        create extension if not exists pg_stat_statements with schema extensions;
+    end if;
+end
+$stat$;
