@@ -4,21 +4,48 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, Self
 
 import psycopg
 from psycopg import sql
+from psycopg.abc import Params, Query
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import Row
 
 from healstack.errors import ConfigError
 from healstack.redact import redact, redact_dsn
 
 APPLICATION_NAME = "healstack"
 
-# leads the statements healstack runs on a target that pg_stat_statements would list among its slowest (data-quality
-# scans, plans): the health phase judges the stack's statements, not healstack's own
+# ends every statement healstack sends (pg_stat_statements keeps a trailing comment, not a leading one): the
+# health phase judges the stack's statements, not healstack's own catalog queries, data-quality scans and plans
 MARK = "/* healstack */"
+
+
+def _marked(query: Query) -> sql.Composed:
+    """The statement with MARK at its end, before a final semicolon (after it, the comment would belong to no
+    statement). As SQL pieces, never formatted: braces and placeholders stay as they are."""
+    if isinstance(query, bytes):
+        query = query.decode()
+    if isinstance(query, str):
+        text = query.rstrip()
+        end = ";" if text.endswith(";") else ""
+        return sql.Composed([sql.SQL(text.removesuffix(";")), sql.SQL(f"\n{MARK}{end}\n")])
+    if isinstance(query, sql.Composable):
+        return sql.Composed([query, sql.SQL(f"\n{MARK}")])
+    raise TypeError(f"healstack does not send {type(query).__name__} statements")
+
+
+class MarkedCursor(psycopg.Cursor[Row]):
+    """A cursor whose statements carry MARK."""
+
+    def execute(self, query: Query, params: Params | None = None, *, prepare: bool | None = None,
+                binary: bool | None = None) -> Self:
+        return super().execute(_marked(query), params, prepare=prepare, binary=binary)
+
+    def executemany(self, query: Query, params_seq: Iterable[Params], *, returning: bool = False) -> None:
+        super().executemany(_marked(query), params_seq, returning=returning)
 
 
 def connect(dsn: str, *, autocommit: bool = False, dbname: str | None = None) -> psycopg.Connection[Any]:
@@ -29,7 +56,7 @@ def connect(dsn: str, *, autocommit: bool = False, dbname: str | None = None) ->
         # no server-side prepared statements: behind a transaction pooler (Supabase's port 6543) the next
         # transaction may reach a backend that has them or lacks them; healstack repeats few statements
         return psycopg.connect(target, autocommit=autocommit, application_name=APPLICATION_NAME,
-                               connect_timeout=10, prepare_threshold=None)
+                               connect_timeout=10, prepare_threshold=None, cursor_factory=MarkedCursor)
     except psycopg.ProgrammingError as e:
         raise ConfigError(f"invalid database URL {redact_dsn(dsn)!r}: {_last_line(e, dsn)}") from None
     except psycopg.OperationalError as e:

@@ -11,7 +11,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from healstack.context import Context
-from healstack.db import MARK, connect
+from healstack.db import connect
 from healstack.dq import compile as c
 from healstack.dq.rules import OWN_QUERY, ROW_LEVEL, Rule, RuleType, TableFacts, load_rules
 from healstack.results import CheckResult, Outcome
@@ -171,8 +171,7 @@ def _execute(conn: psycopg.Connection[Any], query: c.Query, settings: dict[str, 
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(sql.SQL("select {}").format(sql.SQL(", ").join(
             sql.SQL("set_config({}, %s, true)").format(sql.Literal(k)) for k in local)), list(local.values()))
-        # marked: the health phase's slow statements are the stack's, not its own checks' full scans
-        cur.execute(sql.SQL("{} {}").format(sql.SQL(MARK), statement), params or None)
+        cur.execute(statement, params or None)
         row = cur.fetchone()
         assert row is not None
         return row

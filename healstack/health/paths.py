@@ -11,7 +11,6 @@ from typing import Any
 import psycopg
 
 from healstack import registry
-from healstack.db import MARK
 from healstack.health.declaration import AccessPath, HealthDeclaration
 from healstack.results import CheckResult, Outcome
 from healstack.rls.simulator import Identity, Simulator, service_role, tenant_user
@@ -102,7 +101,7 @@ def access_paths(dsn: str, conn: psycopg.Connection[Any], decl: HealthDeclaratio
                 with sim.transaction():
                     sim.become(identity)
                     explained = sim.conn.execute(
-                        f"explain (analyze, buffers, verbose, format json) {MARK} {path.sql}".encode()).fetchall()
+                        f"explain (analyze, buffers, verbose, format json) {path.sql}".encode()).fetchall()
             except psycopg.Error as e:
                 results.append(CheckResult("HS815", Outcome.ERROR, path.name,
                                            f"the query failed: {e.diag.message_primary or e}", {"sql": path.sql}))

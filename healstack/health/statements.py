@@ -2,7 +2,7 @@
 warns, over 200 ms is critical). Supabase installs the extension in `extensions`; found in any schema. Where it
 is missing or not loaded, the check says so instead of passing. Only statements that serve requests are judged
 (select, insert, update, delete, merge, with, values, table: not DDL, VACUUM or CREATE DATABASE); healstack's own
-(its plans and data-quality scans, led by a marking comment) are left out: a health check must not report itself."""
+(every statement it sends ends with a marking comment) are left out: a health check must not report itself."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import psycopg
 from psycopg import sql
 
 from healstack import registry
+from healstack.db import MARK
 from healstack.health.declaration import Thresholds
 from healstack.results import CheckResult, Outcome
 
@@ -23,6 +24,7 @@ select s.queryid::text as queryid, left(regexp_replace(s.query, '''(?:[^'']|''''
 from {view} as s
 where s.dbid = (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database())
   and s.query ~* '^\\s*(select|insert|update|delete|merge|with|values|table)\\M'
+  and strpos(s.query, %s) = 0
 order by {order} desc
 limit %s
 """
@@ -38,7 +40,7 @@ def _slowest(conn: psycopg.Connection[Any], schema: str, order: str, limit: int)
     view = sql.Identifier(schema, "pg_stat_statements")
     statement = sql.SQL(_STATEMENTS).format(view=view, order=sql.Identifier(order))
     with conn.cursor() as cur:
-        cur.execute(statement, [limit])
+        cur.execute(statement, [MARK, limit])
         names = [d.name for d in cur.description or []]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 

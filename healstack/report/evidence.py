@@ -81,8 +81,8 @@ def _statement(evidence: dict[str, Any]) -> list[Block]:
 
 
 def _plan(evidence: dict[str, Any]) -> list[Block]:
-    fields: list[tuple[str, str]] = [(k, _text(evidence[k])) for k in ("run_as", "execution_ms", "planning_ms", "budget_ms")
-              if k in evidence]
+    shown = ("run_as", "execution_ms", "planning_ms", "budget_ms")
+    fields: list[tuple[str, str]] = [(k, _text(evidence[k])) for k in shown if k in evidence]
     return [Fields(fields), Code("query", str(evidence.get("sql", "")).strip()),
             Code("plan (EXPLAIN ANALYZE, BUFFERS)", "\n".join(evidence.get("plan") or []))]
 

@@ -1,5 +1,6 @@
 -- Transaction ID headroom: the database, and its ten oldest tables, whose oldest unfrozen transaction ID has
--- used more than the limit's share of the ~2.1 billion IDs after which Postgres stops accepting writes.
+-- used more than the limit's share of the ~2.1 billion IDs after which Postgres stops accepting writes. A
+-- table is as old as the older of itself and its TOAST table.
 with used as (
     select
         'database ' || quote_ident(datname) as object,
@@ -11,12 +12,13 @@ with used as (
     (
         select
             pg_catalog.format('%I.%I', n.nspname, c.relname) as object,
-            age(c.relfrozenxid) as xid_age,
+            greatest(age(c.relfrozenxid), age(t.relfrozenxid)) as xid_age,
             1 as place
         from pg_catalog.pg_class as c
         inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
+        left join pg_catalog.pg_class as t on c.reltoastrelid = t.oid
         where c.relkind in ('r', 'm')
-        order by age(c.relfrozenxid) desc
+        order by greatest(age(c.relfrozenxid), age(t.relfrozenxid)) desc
         limit 10
     )
 )
