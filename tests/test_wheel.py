@@ -110,3 +110,30 @@ def test_cli_and_pytest_run_in_another_project_folder(venv: Path, empty_db: str,
     assert {"HS104", "HS202", "HS300", "HS501", "HS503"} <= {r["check_id"] for r in records}
     assert not any(r["outcome"] in ("failed", "error") for r in records)
     assert not list(venv.glob("lib/python3*/site-packages/reports"))
+
+
+def test_every_package_healstack_imports_is_a_declared_dependency() -> None:
+    """The wheel's venv above borrows this environment's packages, so it cannot notice a missing dependency:
+    every third-party module healstack imports must come from a distribution its pyproject declares (a fresh
+    `nox -s rehearsal` once failed on `import pytest`)."""
+    import ast
+    import importlib.metadata
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    declared = {Requirement(r).name.lower().replace("_", "-")
+                for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
+    providers = importlib.metadata.packages_distributions()
+    imported = set()
+    for path in (REPO / "healstack").rglob("*.py"):
+        if "bench" in path.parts:  # `nox -s bench` installs its own group
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            imported |= {n.split(".")[0] for n in names}
+    third_party = {m for m in imported - set(sys.stdlib_module_names) - {"healstack"}}
+    missing = {m: providers.get(m) for m in third_party
+               if not {d.lower().replace("_", "-") for d in providers.get(m, [])} & declared}
+    assert not missing, f"imported but not declared in [project] dependencies: {missing}"
