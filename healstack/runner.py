@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
+from healstack import checks as guardrails
 from healstack.config import Settings
 from healstack.plugin import PresetRun
 from healstack.preflight import check_declarations
@@ -26,7 +28,10 @@ def project_checks(settings: Settings) -> list[str]:
 def pytest_args(settings: Settings, phases: Sequence[Phase] | None, run: Run) -> list[str]:
     # --assert=plain: healstack is imported before pytest starts, so pytest could not rewrite its asserts
     # (and would warn); the checks judge results, not assert statements
-    args = ["--pyargs", "healstack.checks", *project_checks(settings), "--rootdir", str(settings.root),
+    # the package's folder rather than --pyargs: with no path among its arguments, pytest loads the conftest.py
+    # of every test* folder under the current directory, and a project's tests/conftest.py may import what
+    # the healstack environment lacks (this repository's imports hypothesis)
+    args = [str(Path(guardrails.__file__).parent), *project_checks(settings), "--rootdir", str(settings.root),
             "-p", "no:cacheprovider", "--assert=plain", f"--junitxml={run.directory / 'junit.xml'}"]
     if phases:  # preflight comes first in every run
         args += ["-m", " or ".join(p.value for p in [Phase.PREFLIGHT, *phases])]

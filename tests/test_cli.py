@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -183,3 +184,13 @@ def test_no_secret_reaches_any_output_report_or_ticket(migrated_db, tmp_path):
         for where, text in (("stdout", done.stdout), ("stderr", done.stderr), ("reports and backlog", written)):
             assert secret not in text, f"{secret!r} in {where}"
     assert "password=***" in done.stdout  # the target is shown, its password masked
+
+
+def test_the_projects_own_test_conftest_is_not_loaded_by_the_guardrails(migrated_db, tmp_path):
+    """A project's tests/conftest.py may import what healstack's environment lacks (this repository's imports
+    hypothesis, which a fresh `nox -s rehearsal` does not install): the command never loads it."""
+    shutil.copytree(REPO / "migrations", tmp_path / "migrations")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text("import a_module_only_the_test_environment_has\n")
+    done = _run("preflight", env={"DATABASE_URL": migrated_db}, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
