@@ -3,13 +3,13 @@ detected, checks run in either mode, and what a transaction pooler cannot do saf
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
+from guardrails import Guardrails
 from pgbouncer import available, pgbouncer
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from repo import REPO
@@ -66,19 +66,8 @@ def test_the_connection_path_is_detected(pg_server, session_pooler, transaction_
 def test_every_guardrail_runs_through_either_pooler(pytester, pooled_server, migrated_db):
     """Before: automatic prepared statements failed with DuplicatePreparedStatement behind transaction pooling."""
     _, pooled = pooled_server
-    pytester.makepyprojecttoml(f"""
-        [tool.healstack]
-        database_url = "{_through(pooled, migrated_db)}"
-        migrations = "{REPO / 'migrations'}"
-        rls_contract = "{REPO / 'checks' / 'rls_contract.toml'}"
-        dq_rules = "{REPO / 'checks' / 'dq'}"
-        healthcheck = "public.system_healthcheck"
-    """)
-    result = pytester.runpytest("--pyargs", "healstack.checks", "-p", "no:cacheprovider",
-                                "-W", "ignore::pytest.PytestAssertRewriteWarning")
+    result, records = Guardrails(pytester, _through(pooled, migrated_db), REPO / "migrations").run()
     assert result.ret == 0, result.stdout.str()
-    [results] = (pytester.path / "reports").glob("*/results.jsonl")
-    records = [json.loads(line) for line in results.read_text().splitlines()]
     assert {"HS104", "HS202", "HS300", "HS501"} <= {r["check_id"] for r in records}
 
 
