@@ -61,7 +61,9 @@ def view(data: RunData) -> HealthView | None:
     return HealthView(tables, previous[0] if previous else None, findings, plans)
 
 
-def _change(value: int | None, bytes_: bool = False) -> str:
+def _change(value: int | None, compared: bool, bytes_: bool = False) -> str:
+    if not compared:
+        return "-"
     if value is None:
         return "new"
     return ("+" if value > 0 else "") + (size(value) if bytes_ else str(value)) if value else "="
@@ -75,8 +77,10 @@ def write(data: RunData, health: HealthView | None) -> Path | None:
     lines = [f"# Database health, run {data.run_id}", "", f"Target: {data.identity.get('target')}", "",
              f"## Tables ({since})", "", "| table | rows (estimate) | change | size | change |",
              "|---|---|---|---|---|"]
-    lines += [f"| {t['table']} | {t['rows']} | {_change(t['rows_change'])} | {size(int(t['total_bytes']))} | "
-              f"{_change(t['bytes_change'], bytes_=True)} |" for t in health.tables]
+    compared = health.previous_run is not None
+    lines += [f"| {t['table']} | {t['rows']} | {_change(t['rows_change'], compared)} | "
+              f"{size(int(t['total_bytes']))} | {_change(t['bytes_change'], compared, bytes_=True)} |"
+              for t in health.tables]
     lines += ["", "## Findings", ""]
     lines += [f"- **{r['outcome']}** `{r['check_id']}` {r['object']}: {r['message']}" for r in health.findings] \
         or ["Every audit passed."]
