@@ -8,6 +8,7 @@ the primary key, and details (jsonb).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -17,6 +18,23 @@ from healstack.dq.rules import Rule, RuleType, TableFacts
 
 SAMPLES = 20
 Query = tuple[sql.Composed, list[Any]]
+
+
+@dataclass(frozen=True)
+class Since:
+    """An incremental run's range: rows whose ``column`` is past ``mark`` (all rows when there is no mark yet).
+    ``latest`` carries what freshness saw last time, for a run whose new rows are all older or absent."""
+
+    column: str
+    mark: str | None = None
+    latest: str | None = None
+
+    def condition(self, params: list[Any], alias: str = "") -> sql.Composable:
+        if self.mark is None:
+            return sql.SQL("true")
+        params.append(self.mark)
+        prefix = sql.SQL(alias + ".") if alias else sql.SQL("")
+        return sql.SQL("{}{} > %s").format(prefix, _id(self.column))
 
 
 def _id(name: str) -> sql.Identifier:
@@ -88,10 +106,22 @@ def _not_after_now(column: sql.Identifier) -> Callable[[list[Any]], sql.Composab
     return condition
 
 
-def row_scan(rules: list[Rule], facts: TableFacts) -> Query:
-    """One pass over the table for all its row-level rules; columns: total, then per rule i
-    t{i} (rows tested, only when a window narrows them), v{i} (violations), c{i} (their first ctids) and
-    s{i} (samples), or f{i} (freshness age in hours).
+def _latest(rule: Rule, since: Since | None, params: list[Any]) -> sql.Composable:
+    """The latest timestamp not in the future (and not older than what an earlier incremental run saw)."""
+    column = _id(rule.params["column"])
+    latest = sql.SQL("max({}) filter (where {})").format(column, _where(rule, _not_after_now(column), params))
+    if since is not None and since.latest is not None:
+        params.append(since.latest)
+        latest = sql.SQL("greatest({}, %s::timestamptz)").format(latest)
+    return latest
+
+
+def row_scan(rules: list[Rule], facts: TableFacts, since: Since | None = None) -> Query:
+    """One pass over the table (or, with ``since``, over its rows past the mark) for all its row-level rules;
+    columns: total, then per rule i t{i} (rows tested, only when a window narrows them), v{i} (violations),
+    c{i} (their first ctids) and s{i} (samples), or f{i} (freshness age in hours, counting the latest
+    timestamp an earlier incremental run saw) and l{i} (the latest timestamp); with ``since``, mark (the
+    new high-water mark).
 
     The scan keeps only the ctids of violating rows; the up to 20 samples are then read back by ctid in
     the same statement (a TID scan, same snapshot), so no JSON is built for rows that are not shown."""
@@ -104,9 +134,10 @@ def row_scan(rules: list[Rule], facts: TableFacts) -> Query:
         if rule.type == RuleType.ROW_COUNT:
             continue
         if rule.type == RuleType.FRESHNESS:
-            column = _id(rule.params["column"])
-            parts.append(sql.SQL("extract(epoch from now() - max({}) filter (where {})) / 3600 as {}").format(
-                column, _where(rule, _not_after_now(column), params), _id(f"f{i}")))
+            parts.append(sql.SQL("extract(epoch from now() - {}) / 3600 as {}").format(
+                _latest(rule, since, params), _id(f"f{i}")))
+            if since is not None:  # the same aggregate again: Postgres computes it once
+                parts.append(sql.SQL("{}::text as {}").format(_latest(rule, since, params), _id(f"l{i}")))
             continue
         parts.append(sql.SQL("count(*) filter (where {}) as {}").format(
             _where(rule, partial(violation, rule), params), _id(f"v{i}")))
@@ -114,8 +145,12 @@ def row_scan(rules: list[Rule], facts: TableFacts) -> Query:
             _where(rule, partial(violation, rule), params), sql.Literal(SAMPLES), _id(f"c{i}")))
         samples.append(sql.SQL(", (select array_agg({} order by ctid) from {} where ctid = any(scan.{})) as {}").format(
             sample_expr(facts, rule.params.get("column")), _table(rule), _id(f"c{i}"), _id(f"s{i}")))
-    query = sql.SQL("select scan.*{} from (select {} from {}) as scan").format(
-        sql.Composed(samples), sql.SQL(", ").join(parts), _table(rules[0]))
+    where: sql.Composable = sql.SQL("true")
+    if since is not None:
+        parts.append(sql.SQL("max({})::text as mark").format(_id(since.column)))
+        where = since.condition(params)
+    query = sql.SQL("select scan.*{} from (select {} from {} where {}) as scan").format(
+        sql.Composed(samples), sql.SQL(", ").join(parts), _table(rules[0]), where)
     return query, params
 
 

@@ -45,7 +45,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "custom": ("sql",),
 }
 COMMON = frozenset({"id", "type", "severity", "owner", "description", "max_violations", "max_ratio",
-                    "window_column", "window_days"})
+                    "window_column", "window_days", "incremental"})
+# Rules that can check only the rows past a high-water mark (`incremental = "<mark column>"`); the others
+# judge the whole table (row counts, consistency, anomalies, custom queries) or read little (freshness).
+INCREMENTAL = frozenset({RuleType.NOT_NULL, RuleType.ACCEPTED_VALUES, RuleType.RANGE, RuleType.REGEX,
+                         RuleType.FUTURE_DATES, RuleType.FRESHNESS, RuleType.UNIQUE, RuleType.REFERENTIAL})
 OPTIONAL = {"range": ("min", "max"), "row_count": ("min", "max"), "future_dates": ("tolerance_minutes",),
             "consistency": ("filter", "tolerance"), "row_count_anomaly": ("days", "max_deviation")}
 
@@ -64,6 +68,7 @@ class Rule:
     max_ratio: float | None = None
     window_column: str | None = None
     window_days: float | None = None
+    incremental: str | None = None   # the monotonic column whose high-water mark an incremental run starts at
 
     @property
     def schema_table(self) -> tuple[str, str]:
@@ -88,6 +93,7 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "values": _TEXTS, "pattern": _TEXT, "max_age_hours": _NUMBER, "min": _NUMBER, "max": _NUMBER,
     "tolerance_minutes": _NUMBER, "to": _TEXT, "to_column": _TEXT, "key": _TEXTS, "to_key": _TEXTS,
     "filter": (dict,), "tolerance": _NUMBER, "days": (int,), "max_deviation": _NUMBER, "sql": _TEXT,
+    "incremental": _TEXT,
 }
 _NAMES = {int: "a whole number", float: "a number", str: "a string", list: "a list", dict: "a table"}
 
@@ -123,12 +129,18 @@ def _rule(raw: dict[str, Any], table: str, source: str) -> Rule:
         raise ConfigError(f"{source}: rule {raw['id']} severity must be error or warn")
     if (raw.get("window_column") is None) != (raw.get("window_days") is None):
         raise ConfigError(f"{source}: rule {raw['id']} needs both window_column and window_days, or neither")
+    if raw.get("incremental") and RuleType(kind) not in INCREMENTAL:
+        raise ConfigError(f"{source}: rule {raw['id']} ({kind}) judges the whole table and cannot be incremental")
+    if raw.get("incremental") and raw.get("window_column") and kind in ("unique", "referential"):
+        raise ConfigError(f"{source}: rule {raw['id']} ({kind}): an incremental run already narrows the rows; "
+                          "drop window_column/window_days or incremental")
     params = {k: v for k, v in raw.items() if k not in COMMON}
     return Rule(id=raw["id"], table=table, type=RuleType(kind), params=params, source=source,
                 severity=Severity(severity),
                 owner=raw.get("owner", ""), description=raw.get("description", ""),
                 max_violations=int(raw.get("max_violations", 0)), max_ratio=raw.get("max_ratio"),
-                window_column=raw.get("window_column"), window_days=raw.get("window_days"))
+                window_column=raw.get("window_column"), window_days=raw.get("window_days"),
+                incremental=raw.get("incremental"))
 
 
 def load_table_file(path: Path) -> list[Rule]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -13,7 +14,10 @@ from psycopg.rows import dict_row
 from healstack.context import Context
 from healstack.db import connect
 from healstack.dq import compile as c
+from healstack.dq import incremental
+from healstack.dq.incremental import Mark
 from healstack.dq.rules import OWN_QUERY, ROW_LEVEL, Rule, RuleType, TableFacts, load_rules
+from healstack.errors import ConfigError
 from healstack.results import CheckResult, Outcome
 from healstack.sqlfiles import query
 
@@ -25,6 +29,9 @@ WORK_MEM = "256MB"
 # planner's default costs prefer one process sorting everything (and spilling); with Gather Merge priced
 # as free it splits the sort. Tables under min_parallel_table_scan_size still run in one process.
 SORTED_GROUPING = {"enable_hashagg": "off", "parallel_setup_cost": "0", "parallel_tuple_cost": "0"}
+# an incremental duplicate search probes the key's index once per new row: 50,000 probes take 0.16 s on a
+# 5,000,000-row table where the hash join the planner prefers reads the whole table (1.4 s)
+INDEX_PROBES = {"enable_hashjoin": "off", "enable_mergejoin": "off"}
 
 
 
@@ -70,13 +77,13 @@ def _columns_used(rule: Rule) -> set[str]:
     used = set(p.get("columns", [])) | ({p["column"]} if "column" in p and rule.type != RuleType.CONSISTENCY else set())
     if rule.type == RuleType.CONSISTENCY:
         used |= set(p["key"]) | {p["column"]} | set(p.get("filter", {}))
-    return used | ({rule.window_column} if rule.window_column else set())
+    return used | {c for c in (rule.window_column, rule.incremental) if c}
 
 
 def _result(rule: Rule, outcome: Outcome, message: str, **evidence: Any) -> CheckResult:
     column = rule.params.get("column") or ",".join(rule.params.get("columns", []))
     base = {"rule": rule.id, "type": rule.type, "declared_at": rule.source, "table": rule.table,
-            "severity": rule.severity, "owner": rule.owner, "threshold": rule.threshold()}
+            "severity": rule.severity, "owner": rule.owner, "threshold": rule.threshold(), "mode": incremental.FULL}
     return CheckResult(rule.id, outcome, f"{rule.table}.{column}" if column else rule.table, message,
                        {**base, **evidence})
 
@@ -136,17 +143,22 @@ def _own_result(rule: Rule, row: dict[str, Any]) -> CheckResult:
     return judge(rule, row["violations"], row["rows_tested"], row["samples"], row["details"])
 
 
-def run_rules(conn: psycopg.Connection[Any], rules: Iterable[Rule]) -> list[CheckResult]:
-    """Every rule's result, in declaration order; a missing table or column is not_evaluated."""
+def run_rules(conn: psycopg.Connection[Any], rules: Iterable[Rule], marks: dict[str, Mark] | None = None,
+              reached: dict[str, Mark] | None = None) -> list[CheckResult]:
+    """Every rule's result, in declaration order; a missing table or column is not_evaluated. With ``marks``
+    (an incremental run), rules declared incremental check only the rows past their mark, and the marks they
+    reach go into ``reached``."""
     by_table: dict[str, list[Rule]] = defaultdict(list)
     for rule in rules:
         by_table[rule.table].append(rule)
     results: dict[str, CheckResult] = {}
     known = table_facts(conn)
+    reached = {} if reached is None else reached
     for rules_here in by_table.values():
         facts = known.get(rules_here[0].schema_table, TableFacts(exists=False))
-        scan: list[Rule] = []
+        scans: dict[c.Since | None, list[Rule]] = defaultdict(list)  # rules that share a range share a scan
         for rule in rules_here:
+            start = incremental.since(rule, marks) if marks is not None and rule.incremental else None
             missing = _columns_used(rule) - facts.columns if facts.exists else set()
             if not facts.exists:
                 results[rule.id] = _result(rule, Outcome.NOT_EVALUATED, f"table {rule.table} does not exist")
@@ -156,12 +168,25 @@ def run_rules(conn: psycopg.Connection[Any], rules: Iterable[Rule]) -> list[Chec
                 results[rule.id] = _result(rule, Outcome.PASSED, f"passed by constraint ({constraint}); not scanned",
                                            observed=0, rows_tested=None, samples=[], constraint=constraint)
             elif rule.type in ROW_LEVEL:
-                scan.append(rule)
+                scans[start].append(rule)
+            elif start is not None:
+                results[rule.id] = _run_incremental(conn, rule, facts, start, reached)
             else:
                 results[rule.id] = _run_own(conn, rule, facts)
-        if scan:
-            results.update(zip((r.id for r in scan), _run_scan(conn, scan, facts), strict=True))
-    return list(results.values())
+        for start, scan in scans.items():
+            results.update(zip((r.id for r in scan), _run_scan(conn, scan, facts, start, reached), strict=True))
+    return [results[r.id] for rules_here in by_table.values() for r in rules_here]
+
+
+def _incremental(rule: Rule, result: CheckResult, start: c.Since, reached_mark: Mark,
+                 reached: dict[str, Mark]) -> CheckResult:
+    """An incremental result says over which range it ran; its mark is kept unless the rule broke."""
+    if result.outcome is not Outcome.ERROR:
+        reached[rule.id] = reached_mark
+    where = f"{start.column} after {start.mark}" if start.mark is not None else "first run, every row"
+    return dataclasses.replace(result, message=f"{result.message} [incremental: {where}]", evidence={
+        **result.evidence, "mode": incremental.INCREMENTAL, "mark_column": start.column, "after": start.mark,
+        "up_to": reached_mark.mark})
 
 
 def _execute(conn: psycopg.Connection[Any], query: c.Query, settings: dict[str, str] | None = None) -> dict[str, Any]:
@@ -177,11 +202,38 @@ def _execute(conn: psycopg.Connection[Any], query: c.Query, settings: dict[str, 
         return row
 
 
-def _run_scan(conn: psycopg.Connection[Any], rules: list[Rule], facts: TableFacts) -> list[CheckResult]:
+def _run_scan(conn: psycopg.Connection[Any], rules: list[Rule], facts: TableFacts, start: c.Since | None,
+              reached: dict[str, Mark]) -> list[CheckResult]:
     try:
-        return _scan_results(rules, _execute(conn, c.row_scan(rules, facts)))
+        row = _execute(conn, c.row_scan(rules, facts, start))
     except psycopg.Error as e:
         return [_result(r, Outcome.ERROR, f"query failed: {e.diag.message_primary or e}") for r in rules]
+    found = _scan_results(rules, row)
+    if start is None:
+        return found
+    return [_incremental(rule, result, start, Mark(rule.table, start.column, row["mark"] or start.mark,
+                                                   row.get(f"l{i}") or start.latest), reached)
+            for i, (rule, result) in enumerate(zip(rules, found, strict=True))]
+
+
+def _run_incremental(conn: psycopg.Connection[Any], rule: Rule, facts: TableFacts, start: c.Since,
+                     reached: dict[str, Mark]) -> CheckResult:
+    """Duplicates or references among the rows past the mark."""
+    index = incremental.missing_index(conn, rule) if rule.type == RuleType.UNIQUE else None
+    try:
+        if rule.type == RuleType.UNIQUE:
+            row = _execute(conn, incremental.unique_query(rule, facts, start, indexed=index is None),
+                           None if index else INDEX_PROBES)
+        else:
+            row = _execute(conn, incremental.referential_query(rule, facts, start))
+    except psycopg.Error as e:
+        return _result(rule, Outcome.ERROR, f"query failed: {e.diag.message_primary or e}")
+    result = _own_result(rule, row)
+    if index:  # each new key is then found by hashing the whole table: say which index would serve it
+        result = dataclasses.replace(result, message=f"{result.message}; no index serves the key: {index}",
+                                     evidence={**result.evidence, "proposed_index": index})
+    return _incremental(rule, result, start, Mark(rule.table, start.column, row["mark"] or start.mark, None),
+                        reached)
 
 
 def _run_own(conn: psycopg.Connection[Any], rule: Rule, facts: TableFacts) -> CheckResult:
@@ -199,15 +251,29 @@ def _run_own(conn: psycopg.Connection[Any], rule: Rule, facts: TableFacts) -> Ch
         return _result(rule, Outcome.ERROR, f"query failed: {e.diag.message_primary or e}")
 
 
-def data_quality(ctx: Context) -> list[CheckResult]:
-    """The DQ phase: every rule under the project's rules directory, run against the target."""
+def load_marks(ctx: Context) -> dict[str, Mark]:
+    """The marks the incremental rules start from (the marks table created on first use)."""
+    try:
+        with connect(ctx.dsn, autocommit=True) as conn:
+            return incremental.load_marks(conn, load_rules(ctx.settings.dq_rules))
+    except psycopg.errors.InsufficientPrivilege as e:
+        raise ConfigError(f"incremental data quality keeps its marks in healstack.dq_marks, and this role cannot "
+                          f"create it ({e.diag.message_primary}); run with --full (dq_mode = \"full\") or grant "
+                          "CREATE on the database") from None
+
+
+def data_quality(ctx: Context, marks: dict[str, Mark] | None = None,
+                 reached: dict[str, Mark] | None = None) -> list[CheckResult]:
+    """The DQ phase: every rule under the project's rules directory, run against the target. With ``marks``,
+    incremental rules check the rows past them, and the marks they reach go into ``reached``, for the run to
+    store once its results are recorded."""
     directory = ctx.settings.dq_rules
     if not directory.is_dir() and "dq_rules" not in ctx.settings.explicit:
         return [CheckResult("dq", Outcome.NOT_EVALUATED, str(directory),
                             f"no data-quality rules at {directory}: nothing to judge the data by")]
     rules = load_rules(directory)
     with connect(ctx.dsn, autocommit=True) as conn:
-        results = run_rules(conn, rules)
+        results = run_rules(conn, rules, marks, reached)
     log = ctx.evidence("dq")
     for r in results:
         log.event("check", r.line(), result=r.to_dict())
