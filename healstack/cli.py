@@ -59,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     heal.add_argument("--no-heal", dest="heal", action="store_false",
                       help="only diagnose (the default against DATABASE_URL)")
     sub.add_parser("verify", help="every guardrail against the target, changing nothing")
-    sub.add_parser("dq", help="the data-quality rules alone")
+    p_dq = sub.add_parser("dq", help="the data-quality rules alone")
+    p_dq.add_argument("--full", action="store_true",
+                      help="check every row, also for rules declared incremental (moves no mark)")
     sub.add_parser("health", help="the database's health (audits, slow statements, the stack's query plans) "
                    "and the index lints")
     sub.add_parser("lint", help="migration safety lint of the files alone (no database)")
@@ -149,7 +151,8 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         return etl_main(extra)
     if extra and args.command not in GUARDRAIL_COMMANDS:
         raise HealstackError(f"unrecognized arguments: {' '.join(extra)}")
-    settings = Settings.for_cli(migrations=args.migrations, reports=args.reports)
+    settings = Settings.for_cli(migrations=args.migrations, reports=args.reports,
+                                dq_mode="full" if getattr(args, "full", False) else None)
     if args.command in GUARDRAIL_COMMANDS:
         return _guardrails(args, settings, extra)
     if args.command == "delta":

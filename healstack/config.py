@@ -55,6 +55,8 @@ OPTIONS = (
            "waivers for the verify lints"),
     Option("rls_contract", "path", ("HEALSTACK_RLS_CONTRACT",), "checks/rls_contract.toml", "the RLS contract"),
     Option("dq_rules", "path", ("HEALSTACK_DQ_RULES",), "checks/dq", "the data-quality rules directory"),
+    Option("dq_mode", "text", ("HEALSTACK_DQ_MODE",), "incremental",
+           "incremental (rules declared incremental check the rows past their mark) or full (every row)"),
     Option("health", "path", ("HEALSTACK_HEALTH",), "checks/health.toml",
            "the health phase's thresholds and the stack's access paths"),
     Option("etl_sources", "path", ("HEALSTACK_ETL_SOURCES",), "etl/sources.toml",
@@ -106,6 +108,7 @@ class Settings:
     lint_waivers: Path = Path("checks/lint_waivers.toml")
     rls_contract: Path = Path("checks/rls_contract.toml")
     dq_rules: Path = Path("checks/dq")
+    dq_mode: str = "incremental"
     health: Path = Path("checks/health.toml")
     checks_dir: Path = Path("checks")
     etl_sources: Path = Path("etl/sources.toml")
@@ -196,6 +199,8 @@ def _convert(option: Option, raw: Any, where: str, base: Path) -> Any:
         raise ConfigError(f"{where}={text!r} is not one of {', '.join(_POOLER_MODES)}")
     if option.name == "pooler":
         return _POOLER_MODES[text]
+    if option.name == "dq_mode" and text not in ("incremental", "full"):
+        raise ConfigError(f"{where}={text!r} is not incremental or full")
     if option.name == "healthcheck" and not _QUALIFIED_FUNCTION.match(text):
         raise ConfigError(f"{where}={text!r} is not a schema-qualified function name like public.system_healthcheck")
     return text

@@ -16,7 +16,10 @@ from typing import Any
 from healstack import doctor
 from healstack.config import Settings
 from healstack.context import Context
-from healstack.dq.runner import data_quality
+from healstack.db import connect
+from healstack.dq import incremental
+from healstack.dq.incremental import Mark
+from healstack.dq.runner import data_quality, load_marks
 from healstack.errors import ConfigError, Refused
 from healstack.etl.phase import pull, source_checks
 from healstack.etl.stack import pullable
@@ -39,7 +42,6 @@ PHASES: dict[Phase, Callable[[Context], list[CheckResult]]] = {
     Phase.PARITY: parity,
     Phase.LINTS: security_lints,
     Phase.RLS: rls_contract,
-    Phase.DQ: data_quality,
     Phase.HEALTH: health,
 }
 # phases that judge the stack's data: the ETL's pull comes before them
@@ -89,6 +91,8 @@ class Run:
     heals: list[CheckResult] = field(default_factory=list)  # HS901, one per heal the doctor made
     error: str | None = None  # the one line that ended the run early (bad input met during a phase)
     _pulled: list[CheckResult] | None = None
+    _dq_marks: dict[str, Mark] | None = None  # where incremental data quality starts, the same all run long
+    dq_reached: dict[str, Mark] = field(default_factory=dict)  # the marks it reached, stored when the run ends
     _leased: bool = False
     _target: Target | None = None
     _results: dict[Phase, list[CheckResult]] = field(default_factory=dict)
@@ -191,7 +195,24 @@ class Run:
                                          "(etl/sources.toml, and credentials or recorded pages)")]
         if phase is Phase.DOCTOR:
             return doctor.stale_statistics(ctx)
+        if phase is Phase.DQ:
+            return self._data_quality(ctx)
         return PHASES[phase](ctx)
+
+    def _data_quality(self, ctx: Context) -> list[CheckResult]:
+        """Incremental rules start from the marks the run found, also when the doctor checks again."""
+        if self.settings.dq_mode == incremental.FULL or not self.settings.dq_rules.is_dir():
+            return data_quality(ctx)
+        if self._dq_marks is None:
+            self._dq_marks = load_marks(ctx)
+        self.dq_reached = {}
+        return data_quality(ctx, self._dq_marks, self.dq_reached)
+
+    def store_marks(self) -> None:
+        """The marks incremental data quality reached, once the run's results are recorded."""
+        if self.dq_reached and self._target is not None:
+            with connect(self._target.dsn, autocommit=True) as conn:
+                incremental.save_marks(conn, self.dq_reached)
 
     def _heal(self, phase: Phase, found: list[CheckResult]) -> list[CheckResult]:
         """The doctor's heals for the phase's failures, then the phase checked again to prove them."""

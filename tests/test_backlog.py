@@ -54,7 +54,10 @@ def test_rehearsals_write_each_ticket_once_and_a_fix_resolves_exactly_its_ticket
     assert list((tmp_path / "reports").glob("run_summary_*.md"))
     for _ in range(2):
         assert _rehearse(migrated_db, tmp_path).returncode == 1
-    assert _tickets(tmp_path) == dict.fromkeys(failing, ("open", 3))  # no duplicate, three occurrences
+    # no duplicate, three occurrences; the incremental rule found its row once and, judging only new rows since,
+    # keeps the ticket open without counting it again
+    dq = "spend.amount_plausible:public.spend.spend"
+    assert _tickets(tmp_path) == {**dict.fromkeys(failing, ("open", 3)), dq: ("open", 1)}
     assert len(list((tmp_path / "backlog").glob("READY_system_fix_*.md"))) == len(failing)
     with connect(migrated_db, autocommit=True) as conn:
         conn.execute("create index if not exists idx_metrics_day on public.metrics_daily (day)")
@@ -62,7 +65,18 @@ def test_rehearsals_write_each_ticket_once_and_a_fix_resolves_exactly_its_ticket
     assert fixed.returncode == 1 and "1 resolved" in fixed.stdout
     after = _tickets(tmp_path)
     assert after.pop("HS301:indexes public.idx_metrics_day") == ("resolved", 3)
-    assert after == dict.fromkeys(failing - {"HS301:indexes public.idx_metrics_day"}, ("open", 4))
+    assert after == {**dict.fromkeys(failing - {"HS301:indexes public.idx_metrics_day"}, ("open", 4)), dq: ("open", 1)}
+
+
+def test_an_incremental_pass_keeps_a_data_quality_ticket_open_and_a_full_pass_resolves_it(tmp_path):
+    found = {"check_id": "spend.plausible", "object": "public.spend.spend", "phase": "dq", "outcome": "failed",
+             "message": "1 violations", "evidence": {"mode": "incremental"}}
+    sync(_run_data(tmp_path, [found]), tmp_path / "backlog")
+    passed_new_rows = {**found, "outcome": "passed", "message": "0 violations of 10 rows [incremental: ...]"}
+    assert sync(_run_data(tmp_path, [passed_new_rows], "run-2"), tmp_path / "backlog") == []
+    passed_all = {**passed_new_rows, "evidence": {"mode": "full"}}
+    [(change, _)] = sync(_run_data(tmp_path, [passed_all], "run-3"), tmp_path / "backlog")
+    assert change is Change.RESOLVED
 
 
 def _run_data(tmp_path: Path, records: list[dict], run_id: str = "run-1") -> RunData:

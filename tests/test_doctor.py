@@ -77,7 +77,9 @@ def test_the_doctor_heals_what_is_safe_tickets_the_rest_and_writes_each_ticket_o
     tickets = [json.loads(line.split(": ", 1)[1]) for p in (tmp_path / "backlog").glob("READY_system_fix_*.md")
                for line in p.read_text().splitlines() if line.startswith(("fingerprint:", "occurrences:"))]
     by_fingerprint = dict(zip(tickets[::2], tickets[1::2], strict=True))
-    assert set(by_fingerprint) == failing and set(by_fingerprint.values()) == {3}  # each written once, 3 runs
+    assert set(by_fingerprint) == failing  # each written once in 3 runs, seen each time, but for the data-quality
+    # rule, whose incremental runs after the first judge only the rows written since (its ticket stays open)
+    assert by_fingerprint == {**dict.fromkeys(failing, 3), "spend.amount_plausible:public.spend.spend": 1}
     first_run = next(p.parent for p in (tmp_path / "reports").glob("*/run.json")
                      if json.loads(p.read_text())["run_id"] == records[0]["run_id"])
     assert f"Healed ({len(healed)}):" in (first_run / "run_summary.md").read_text()

@@ -122,6 +122,9 @@ def sync(data: RunData, directory: Path, *, warnings: bool = False, today: date 
         if record["outcome"] in opening:
             failing.setdefault(fingerprint(record), []).append(record)
     checked = {r["phase"] for r in data.records if r["outcome"] != Outcome.NOT_EVALUATED}
+    # an incremental data-quality rule that passes judged only the new rows: the rows its ticket is about may
+    # still be wrong, so only a full run (or the rule failing no more in one) resolves it
+    partial = {fingerprint(r) for r in data.records if (r.get("evidence") or {}).get("mode") == "incremental"}
     changes: list[tuple[Change, Ticket]] = []
     with locked(directory):
         existing = load_all(directory)
@@ -138,7 +141,7 @@ def sync(data: RunData, directory: Path, *, warnings: bool = False, today: date 
             ticket.body = ticket_body(ticket, found, data)
             changes.append((change, ticket))
         for fp, ticket in existing.items():
-            if ticket.status == "open" and fp not in failing and ticket.phase in checked:
+            if ticket.status == "open" and fp not in failing and ticket.phase in checked and fp not in partial:
                 ticket.status, ticket.resolved_at, ticket.last_run = "resolved", day, data.run_id
                 ticket.history = [*ticket.history, f"{day} run {data.run_id}: passed, resolved"][-HISTORY:]
                 ticket.body = ticket_body(ticket, None, data)

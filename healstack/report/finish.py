@@ -8,6 +8,8 @@ import os
 import time
 from collections.abc import Mapping
 
+import psycopg
+
 from healstack.backlog import tickets
 from healstack.backlog.github import GitHubIssues
 from healstack.errors import HealstackError
@@ -16,6 +18,15 @@ from healstack.report import health, html, stream, summary
 from healstack.report.stream import RunData
 from healstack.results import ExitCode, Outcome
 from healstack.run import Run
+
+
+def _store_marks(run: Run) -> list[str]:
+    """Incremental data quality's marks; failing to store them only means the next run checks those rows again."""
+    try:
+        run.store_marks()
+    except (psycopg.Error, HealstackError) as e:
+        return [f"data-quality marks NOT stored (the next run checks the same rows again): {e}"]
+    return []
 
 
 def finish(run: Run, exit_status: int, environ: Mapping[str, str] | None = None) -> tuple[RunData, int]:
@@ -38,6 +49,8 @@ def finish(run: Run, exit_status: int, environ: Mapping[str, str] | None = None)
         sink = GitHubIssues.from_env(env)
         if sink is not None:
             notes += sink.sync(changes)
+        if exit_status in (ExitCode.OK, ExitCode.FAILED):  # the run's results are recorded: its marks advance
+            notes += _store_marks(run)
     except HealstackError as e:
         notes.append(f"tickets NOT written: {e}")
         exit_status = exit_status or int(ExitCode.BAD_INPUT)
