@@ -14,7 +14,8 @@ from psycopg.conninfo import conninfo_to_dict
 from healstack.bench import BENCH_SERVER, median_of, run_side, settle, timed, write_report
 from healstack.config import Settings
 from healstack.db import connect, create_database
-from healstack.dq.rules import RuleType, load_table_file
+from healstack.dq.incremental import Mark
+from healstack.dq.rules import Rule, RuleType, load_table_file
 from healstack.dq.runner import run_rules
 from healstack.embedded import EmbeddedServer, default_bindir
 
@@ -63,6 +64,12 @@ from generate_series(1, %s) as g;
 """
 
 
+def _rules_file(text: str) -> Path:
+    path = Path(tempfile.mkdtemp(prefix="healstack-dq-bench-")) / "bench.toml"
+    path.write_text(text)
+    return path
+
+
 def _seq_count(conn: psycopg.Connection[Any]) -> float:
     with conn.transaction():
         conn.execute("set local enable_indexscan = off; set local enable_indexonlyscan = off;"
@@ -91,10 +98,47 @@ def _soda(dsn: str, baseline: float, ours: float) -> list[str]:
     ]
 
 
+BATCH = 50_000
+# a batch of new rows past the table's last id: every 500th repeats an old row's triple (a duplicate
+# spanning old and new rows), every 1,000th lacks its user id
+BATCH_SEED = """
+insert into public.dq_bench (id, user_id, name, occurred_at)
+select g,
+       case when o.id is not null then o.user_id when g % 1000 = 1 then null else 'u' || (g % 100000) end,
+       case when o.id is not null then o.name else (array['page_view', 'add_to_cart', 'purchase', 'search'])[1 + g % 4]
+       end,
+       case when o.id is not null then o.occurred_at else now() - make_interval(secs => g % 3600) end
+from generate_series({start} + 1, {start} + {n}) as g
+left join public.dq_bench as o on g % 500 = 0 and o.id = g - {start} - 1
+"""
+GROW = SEED.split(";", 1)[1].replace("from generate_series(1, %s)", "from generate_series({start} + 1, {end})")
+
+
+def _incremental(conn: psycopg.Connection[Any], rules: list[Rule], size: int) -> dict[str, Any]:
+    """Marks taken on a table of ``size`` rows, a batch of new rows, then the six rules incremental (median
+    of 3 from the same marks) against count(*) of the whole table."""
+    marks: dict[str, Mark] = {}
+    run_rules(conn, rules, {}, marks)
+    conn.execute(BATCH_SEED.format(start=size, n=BATCH).encode())
+    conn.execute("vacuum analyze public.dq_bench")
+    settle(conn)
+    baseline, _ = median_of(3, lambda: _seq_count(conn))
+    seconds, samples = median_of(3, lambda: timed(lambda: run_rules(conn, rules, dict(marks), {})))
+    probes = [r for r in rules if r.type == RuleType.UNIQUE]
+    dup_s, _ = median_of(3, lambda: timed(lambda: run_rules(conn, probes, dict(marks), {})))
+    found = {r.check_id: r.evidence.get("observed") for r in run_rules(conn, rules, dict(marks), {})}
+    expected = conn.execute(
+        "select count(*) filter (where user_id is null), (select coalesce(sum(n - 1), 0) from (select count(*) as n"
+        " from public.dq_bench o join (select distinct user_id, name, occurred_at from public.dq_bench where id > %s)"
+        " k using (user_id, name, occurred_at) group by user_id, name, occurred_at having count(*) > 1) g)"
+        " from public.dq_bench where id > %s", [size, size]).fetchone()
+    agree = expected == (found["bench.user_id_not_null"], found["bench.no_duplicate_triples"])
+    return {"baseline": baseline, "seconds": seconds, "samples": samples, "found": found, "expected": expected,
+            "agree": agree, "duplicates": dup_s}
+
+
 def run(settings: Settings) -> Path:
-    path = Path(tempfile.mkdtemp(prefix="healstack-dq-bench-")) / "bench.toml"
-    path.write_text(RULES)
-    rules = load_table_file(path)
+    rules = load_table_file(_rules_file(RULES))
     server = EmbeddedServer(settings.pg_bindir or default_bindir(), settings=BENCH_SERVER).start()
     try:
         dsn = create_database(server.dsn(), "dq_bench")
@@ -110,7 +154,13 @@ def run(settings: Settings) -> Path:
             scan_only, _ = median_of(3, lambda: timed(lambda: run_rules(conn, row_level)))
             dup_only, _ = median_of(3, lambda: timed(lambda: run_rules(conn, duplicates)))
             results = run_rules(conn, rules)
-        soda = _soda(dsn, baseline, together)
+            soda = _soda(dsn, baseline, together)
+            inc_rules = load_table_file(_rules_file(RULES.replace("\n[[rules]]", '\nincremental = "id"\n[[rules]]')
+                                                    + 'incremental = "id"\n'))
+            index_s = timed(lambda: conn.execute("create index on public.dq_bench (user_id, name, occurred_at)"))
+            small = _incremental(conn, inc_rules, ROWS)
+            conn.execute(GROW.format(start=ROWS + BATCH, end=2 * ROWS).encode())
+            large = _incremental(conn, inc_rules, 2 * ROWS)
     finally:
         server.stop()
     found = "; ".join(f"{r.check_id.split('.', 1)[1]}: {r.evidence.get('observed')}" for r in results)
@@ -140,6 +190,35 @@ def run(settings: Settings) -> Path:
         "sort: three processes each sort a third of the rows, then one merges and groups all 5,000,000.",
         "",
         *soda,
+        "",
+        "## Incremental (the nightly run)",
+        "",
+        f"The same six rules declared `incremental = \"id\"`: marks taken by a first run, then a batch of {BATCH:,} "
+        "new rows (a duplicate of an old row's triple every 500, a missing user id every 1,000), then the rules "
+        "from those marks (median of 3), against a sequential count(*) of the whole table measured after the "
+        f"batch. The duplicate search needs an index on the triple (built once in {index_s:.1f} s; a run without "
+        "it says so and proposes it).",
+        "",
+        "| table | count(*) | incremental six rules | ratio | target |", "|---|---|---|---|---|",
+        *[f"| {size:,} + {BATCH:,} rows | {m['baseline']:.3f} s | {m['seconds']:.3f} s "
+          f"({', '.join(f'{x:.3f}' for x in m['samples'])}) | {m['seconds'] / m['baseline']:.2f}x | <= 0.5x "
+          f"{'met' if m['seconds'] / m['baseline'] <= 0.5 else 'MISSED'} |"
+          for size, m in ((ROWS, small), (2 * ROWS, large))],
+        "",
+        f"Growth: {large['seconds'] / small['seconds']:.2f}x the incremental time for twice the table "
+        "(target: flat within noise).",
+        "",
+        f"Where the time goes: the duplicate search alone takes {small['duplicates']:.3f} s and "
+        f"{large['duplicates']:.3f} s of it. The five row-level rules read the new rows through the primary key; "
+        f"the duplicate search probes the triple's index once per new row ({BATCH:,} probes of a few "
+        "microseconds each, on both cores). Those probes, not the table, set the floor: a whole-table count(*) "
+        "is a few tens of nanoseconds per row, so the probes cost about what counting a few million rows does, "
+        "and the ratio falls as the table grows while the incremental time stays nearly flat.",
+        "",
+        *[f"Findings on the {size:,}-row table's batch: incremental {m['found']}; counted in SQL over the whole "
+          f"table: {m['expected'][0]} null user ids among the new rows, {m['expected'][1]} excess rows in duplicate "
+          f"groups holding a new row ({'the same' if m['agree'] else 'DIFFERENT'})."
+          for size, m in ((ROWS, small), (2 * ROWS, large))],
     ]
     return write_report(settings.reports_dir, "dq", "Data-quality benchmark", lines)
 
