@@ -84,6 +84,20 @@ def health(session: nox.Session) -> None:
     session.run("healstack", "health", *session.posargs)
 
 
+@nox.session(tags=["retention"])
+def retention(session: nox.Session) -> None:
+    """Delete rows past checks/retention.toml, each batch backed up and read back first (-- --dry-run)."""
+    _install(session)
+    session.run("healstack", "retention", *session.posargs)
+
+
+@nox.session(tags=["retention"])
+def backup(session: nox.Session) -> None:
+    """The policy's backup tables to backups/, counted in one snapshot; the last 7 kept."""
+    _install(session)
+    session.run("healstack", "backup", *session.posargs)
+
+
 @nox.session(tags=["etl"])
 def etl(session: nox.Session) -> None:
     """The ETL: `nox -s etl -- pull all --dry-run`, `-- backfill`, `-- metrics --from D --to D`."""

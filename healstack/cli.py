@@ -31,6 +31,10 @@ from healstack.sqlfiles import query
 from healstack.target import open_target
 from healstack.verify.run import delta_for
 
+DATA_JOBS = {"retention": "delete rows past the retention policy, each batch backed up and read back first "
+                          "(--dry-run: count them)",
+             "backup": "the policy's backup tables to backups/, counts checked in one snapshot; keeps the last 7",
+             "restore": "put a backup's rows back (rows already there are left alone)"}
 GUARDRAIL_COMMANDS = frozenset({"apply", "verify", "rehearsal", "dq", "health", "preflight", "doctor"})
 
 
@@ -78,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="concurrent index builds outside a transaction, foreign keys validated separately")
     sub.add_parser("etl", help="the ETL: healstack etl pull|backfill|metrics ... (see healstack etl --help)",
                    add_help=False)
+    for name, about in DATA_JOBS.items():
+        sub.add_parser(name, help=about, add_help=False)
     return parser
 
 
@@ -149,6 +155,9 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     if args.command == "etl":
         from healstack.etl.cli import main as etl_main  # the ETL's own parser takes the rest
         return etl_main(extra)
+    if args.command in DATA_JOBS:
+        from healstack.retention.cli import main as job_main  # its own parser takes the rest
+        return job_main(args.command, extra, Settings.for_cli(migrations=args.migrations, reports=args.reports))
     if extra and args.command not in GUARDRAIL_COMMANDS:
         raise HealstackError(f"unrecognized arguments: {' '.join(extra)}")
     settings = Settings.for_cli(migrations=args.migrations, reports=args.reports,

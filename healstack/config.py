@@ -59,6 +59,10 @@ OPTIONS = (
            "incremental (rules declared incremental check the rows past their mark) or full (every row)"),
     Option("health", "path", ("HEALSTACK_HEALTH",), "checks/health.toml",
            "the health phase's thresholds and the stack's access paths"),
+    Option("retention", "path", ("HEALSTACK_RETENTION",), "checks/retention.toml",
+           "the retention policy: tables, their days, the rows kept longer, what `healstack backup` copies"),
+    Option("backups", "path", ("HEALSTACK_BACKUPS_DIR",), "backups",
+           "where `healstack backup` and retention write their backups"),
     Option("etl_sources", "path", ("HEALSTACK_ETL_SOURCES",), "etl/sources.toml",
            "the stack's ETL sources: credentials, fixture stand-ins, freshness thresholds"),
     Option("timezone", "text", ("HEALSTACK_TIMEZONE",), "America/Toronto", "the time zone the stack's days are in"),
@@ -110,6 +114,8 @@ class Settings:
     dq_rules: Path = Path("checks/dq")
     dq_mode: str = "incremental"
     health: Path = Path("checks/health.toml")
+    retention: Path = Path("checks/retention.toml")
+    backups_dir: Path = Path("backups")
     checks_dir: Path = Path("checks")
     etl_sources: Path = Path("etl/sources.toml")
     timezone: str = "America/Toronto"
@@ -157,7 +163,7 @@ class Settings:
 
 
 _FIELD = {"migrations": "migrations_dir", "reports": "reports_dir", "backlog": "backlog_dir",
-          "checks": "checks_dir"}
+          "checks": "checks_dir", "backups": "backups_dir"}
 
 
 def _first(option: Option, options: Mapping[str, Any], project: Mapping[str, Any], project_dir: Path,
