@@ -231,6 +231,12 @@ _SPECS = (
     CheckSpec("HS815", _H, "access_path", "a query the stack depends on scans a large table or is slow", _E,
               "an API request that reads a whole table as it grows",
               "add the index the plan is missing (a migration) or give the query a filter an index serves"),
+    CheckSpec("HS816", _H, "retention_overdue", "rows kept past their retention and its grace days", _E,
+              "a retention job that stalled or fails, keeping data the policy says must go",
+              "healstack retention --dry-run, then healstack retention (checks/retention.toml)"),
+    CheckSpec("HS817", _H, "backup_age", "no verified backup of the declared tables within the limit", _E,
+              "a backup job that stopped: the next loss is unrecoverable",
+              "healstack backup (weekly; keeps the last 7)"),
     # the doctor
     CheckSpec("HS901", _D, "healed", "a safe heal did not make its check pass", _E,
               "a failure the doctor cannot mend", "follow the check's own remedy; the ticket has the evidence"),

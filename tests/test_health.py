@@ -28,6 +28,8 @@ from healstack.health.paths import access_paths
 from healstack.health.phase import health
 from healstack.health.statements import slow_statements
 from healstack.results import CheckResult, Outcome
+from healstack.retention.policy import load_policy
+from healstack.retention.snapshot import backup
 
 FINDING = (Outcome.FAILED, Outcome.WARNED)
 
@@ -194,6 +196,8 @@ def _generous(tmp_path: Path, **limits: Any) -> Path:
 
 
 def test_the_stacks_access_paths_use_indexes_on_a_realistic_dataset(dataset_db, test_settings, tmp_path):
+    with connect(dataset_db, autocommit=True) as conn:  # a healthy stack has a recent backup (HS817)
+        backup(conn, load_policy(REPO / "checks" / "retention.toml").backup_tables, tmp_path / "backups", keep=1)
     results = health(Context(dataset_db, test_settings.with_(health=_generous(tmp_path))))
     paths = [r for r in results if r.check_id == "HS815"]
     assert len(paths) == len(load_health(REPO / "checks" / "health.toml").paths) == 7

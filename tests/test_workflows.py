@@ -17,7 +17,8 @@ import yaml
 from repo import REPO
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
-SCHEDULED = {"nightly-etl": ("01:10", None), "data-quality": ("02:00", None), "health": ("07:30", "Monday")}
+SCHEDULED = {"nightly-etl": ("01:10", None), "data-quality": ("02:00", None), "health": ("07:30", "Monday"),
+             "retention": ("03:00", "Sunday")}
 TORONTO = ZoneInfo("America/Toronto")
 # a week day of winter and of summer, and the Sundays Toronto's clocks change in 2026 and 2027
 DAYS = [date(2027, 1, 11), date(2026, 7, 13), date(2026, 3, 8), date(2026, 11, 1), date(2027, 3, 14)]

@@ -1,6 +1,7 @@
 """The health phase: the database's inventory (HS800), the audits (HS801-HS813), the slowest statements
-(HS814) and the stack's own access paths (HS815), on one connection. Index validity, duplicates and foreign
-keys without an index are the lints' (HS416, HS413, HS412); `healstack health` runs both phases."""
+(HS814), the stack's own access paths (HS815) and, with a retention policy, its data jobs (HS816, HS817), on one
+connection. Index validity, duplicates and foreign keys without an index are the lints' (HS416, HS413, HS412);
+`healstack health` runs both phases."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from healstack.health.declaration import load_health
 from healstack.health.paths import access_paths
 from healstack.health.statements import slow_statements
 from healstack.results import CheckResult, Outcome
+from healstack.retention.checks import backup_age, overdue
+from healstack.retention.policy import load_policy
 from healstack.sqlfiles import query
 
 
@@ -32,4 +35,8 @@ def health(ctx: Context) -> list[CheckResult]:
         results += run_audits(conn, declaration.thresholds)
         results += slow_statements(conn, declaration.thresholds)
         results += access_paths(ctx.dsn, conn, declaration)
+        if ctx.settings.retention.is_file() or "retention" in ctx.settings.explicit:
+            policy = load_policy(ctx.settings.retention)
+            results += overdue(conn, policy, ctx.settings.timezone)
+            results.append(backup_age(conn, policy))
     return results
