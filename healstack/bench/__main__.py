@@ -2,10 +2,10 @@
 
 import sys
 
-from healstack.bench import apply, dq, etl, health, rls, verify
+from healstack.bench import apply, dq, etl, health, pii, rls, verify
 
 BENCHMARKS = {"apply": apply.main, "verify": verify.main, "rls": rls.main, "dq": dq.main, "etl": etl.main,
-              "health": health.main}
+              "health": health.main, "pii": pii.main}
 
 names = sys.argv[1:] or list(BENCHMARKS)
 unknown = [n for n in names if n not in BENCHMARKS]
