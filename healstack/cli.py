@@ -34,7 +34,9 @@ from healstack.verify.run import delta_for
 DATA_JOBS = {"retention": "delete rows past the retention policy, each batch backed up and read back first "
                           "(--dry-run: count them)",
              "backup": "the policy's backup tables to backups/, counts checked in one snapshot; keeps the last 7",
-             "restore": "put a backup's rows back (rows already there are left alone)"}
+             "restore": "put a backup's rows back (rows already there are left alone)",
+             "export-training": "agent feedback and its queries as training data, emails, phone numbers and names "
+                                "redacted and checked a second time (--format json|csv, --out FILE)"}
 GUARDRAIL_COMMANDS = frozenset({"apply", "verify", "rehearsal", "dq", "health", "preflight", "doctor"})
 
 
@@ -155,8 +157,11 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     if args.command == "etl":
         from healstack.etl.cli import main as etl_main  # the ETL's own parser takes the rest
         return etl_main(extra)
+    if args.command == "export-training":
+        from healstack.export.cli import main as export_main  # its own parser takes the rest
+        return export_main(extra, Settings.for_cli(migrations=args.migrations, reports=args.reports))
     if args.command in DATA_JOBS:
-        from healstack.retention.cli import main as job_main  # its own parser takes the rest
+        from healstack.retention.cli import main as job_main
         return job_main(args.command, extra, Settings.for_cli(migrations=args.migrations, reports=args.reports))
     if extra and args.command not in GUARDRAIL_COMMANDS:
         raise HealstackError(f"unrecognized arguments: {' '.join(extra)}")
