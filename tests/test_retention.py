@@ -241,6 +241,16 @@ def test_cutoffs_are_toronto_midnights_across_daylight_saving(conn: psycopg.Conn
     assert got and got[0] == datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(TZ))
 
 
+def test_a_policy_naming_what_the_database_lacks_is_one_line(migrated_db: str, tmp_path: Path) -> None:
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "retention.toml").write_text(
+        "[[table]]\nname = 'agent_feedback'\nage_column = 'arrived_at'\ndays = 30\n")
+    done = subprocess.run([sys.executable, "-m", "healstack", "retention", "--dry-run"], cwd=tmp_path,
+                          capture_output=True, text=True, env={**os.environ, "DATABASE_URL": migrated_db}, check=False)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert 'retention.toml does not fit the database: column "arrived_at" does not exist' in done.stderr
+
+
 def test_settings_know_the_policy_and_backups(tmp_path: Path) -> None:
     s = Settings.resolve(tmp_path, environ={"HEALSTACK_BACKUPS_DIR": "/srv/b"})
     assert s.retention == tmp_path / "checks" / "retention.toml" and s.backups_dir == Path("/srv/b")

@@ -7,6 +7,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+import psycopg
+
 from healstack.config import Settings
 from healstack.db import connect
 from healstack.errors import ConfigError
@@ -39,6 +41,14 @@ def _policy(settings: Settings) -> RetentionPolicy:
 
 
 def main(command: str, argv: Sequence[str], settings: Settings) -> int:
+    try:
+        return _run(command, argv, settings)
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as e:  # a policy or backup naming
+        where = settings.retention.name if command != "restore" else "the backup"  # what the database lacks
+        raise ConfigError(f"{where} does not fit the database: {e.diag.message_primary}") from None
+
+
+def _run(command: str, argv: Sequence[str], settings: Settings) -> int:
     args = parser(command).parse_args(list(argv))
     policy = _policy(settings) if command != "restore" else None
     with open_target(settings, migrated=True) as target, lease(target.dsn, LOCK), \
