@@ -19,16 +19,16 @@ def ledger_drift(migrations: list[Migration], ledger: dict[str, LedgerRow]) -> l
     """FAILED for an applied migration whose file changed or vanished; PASSED otherwise."""
     on_disk = {m.version: m for m in migrations}
     results = []
-    for version, row in sorted(ledger.items(), key=lambda item: int(item[0])):
+    for version, row in sorted(ledger.items()):
         migration = on_disk.get(version)
         if migration is None:
             results.append(CheckResult("HS101", Outcome.FAILED, f"{version}_{row.name}",
-                                       f"applied on {row.applied_at:%Y-%m-%d} but its file is gone",
+                                       f"applied {row.when} but its file is gone",
                                        {"version": version, "ledger_checksum": row.checksum}))
-        elif migration.checksum != row.checksum:
+        elif row.checksum is not None and migration.checksum != row.checksum:  # the CLI keeps none to compare
             results.append(CheckResult(
                 "HS102", Outcome.FAILED, migration.label,
-                f"edited after it was applied on {row.applied_at:%Y-%m-%d}; restore it and put the change in a "
+                f"edited after it was applied {row.when}; restore it and put the change in a "
                 "new migration", {"version": version, "ledger_checksum": row.checksum,
                                   "file_checksum": migration.checksum}))
     if not results:

@@ -11,8 +11,9 @@ from pathlib import Path
 from healstack.declarations import read_text
 from healstack.errors import ConfigError
 
-# NNNN_name.sql (healstack) or YYYYMMDDHHMMSS_name.sql (Supabase CLI).
-_NAME = re.compile(r"^(?P<version>\d{4}|\d{14})_(?P<name>[a-z0-9][a-z0-9_]*)\.sql$")
+# What the Supabase CLI accepts (its migrateFilePattern, ^([0-9]+)_(.*)\.sql$): digits, an underscore, anything:
+# NNNN_name.sql, YYYYMMDDHHMMSS_name.sql, 20240414161707_team-setup.sql.
+_NAME = re.compile(r"^(?P<version>\d+)_(?P<name>.*)\.sql$")
 _ROLLBACK_SUFFIX = ".rollback.sql"
 NO_TRANSACTION = "-- healstack: no-transaction"
 
@@ -61,9 +62,10 @@ def discover(directory: Path) -> list[Migration]:
             continue
         match = _NAME.match(path.name)
         if match is None:
-            raise ConfigError(f"{path.name}: migration files are named NNNN_name.sql or YYYYMMDDHHMMSS_name.sql")
+            raise ConfigError(f"{path.name}: migration files are named <digits>_<name>.sql, e.g. 0001_init.sql or "
+                              "20240414161707_team-setup.sql")
         version = match["version"]
         if version in found:
             raise ConfigError(f"{path.name}: version {version} is also used by {found[version].label}")
         found[version] = Migration(version=version, name=match["name"], path=path)
-    return sorted(found.values(), key=lambda m: int(m.version))
+    return sorted(found.values(), key=lambda m: m.path.name)  # the CLI's order: file names, as listed

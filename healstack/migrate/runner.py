@@ -46,10 +46,12 @@ def status_table(migrations: list[Migration], applied: dict[str, ledger.LedgerRo
     rows = []
     for m in migrations:
         row = applied.get(m.version)
-        state = "pending" if row is None else ("applied" if row.checksum == m.checksum else "drifted")
+        state = ("pending" if row is None else "applied (Supabase CLI)" if row.checksum is None
+                 else "applied" if row.checksum == m.checksum else "drifted")
         rows.append({"version": m.version, "name": m.name, "state": state,
-                     "applied_at": f"{row.applied_at:%Y-%m-%d %H:%M:%S%z}" if row else ""})
-    rows += [{"version": v, "name": r.name, "state": "missing file", "applied_at": f"{r.applied_at:%Y-%m-%d}"}
+                     "applied_at": f"{row.applied_at:%Y-%m-%d %H:%M:%S%z}" if row and row.applied_at else ""})
+    rows += [{"version": v, "name": r.name, "state": "missing file",
+              "applied_at": f"{r.applied_at:%Y-%m-%d}" if r.applied_at else ""}
              for v, r in applied.items() if v not in {m.version for m in migrations}]
     return rows
 
