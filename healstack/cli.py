@@ -110,7 +110,7 @@ def _guardrails(args: argparse.Namespace, settings: Settings, extra: list[str]) 
 
 
 def _cmd_lint(settings: Settings) -> int:
-    results = lint_all(discover(settings.migrations_dir))
+    results = lint_all(discover(settings.migrations_dir), dict(settings.lint_severity))
     for r in results:
         if r.outcome is not Outcome.PASSED:
             print(r.line())

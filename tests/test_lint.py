@@ -12,6 +12,7 @@ from healstack.migrate.files import NO_TRANSACTION, Migration
 from healstack.migrate.lint import lint_migration
 from healstack.results import Outcome
 
+HOUSE = {"HS006": "error"}  # this stack's pyproject.toml: idempotent files are its house rule
 # (rule, unsafe statement, safe form of the same intent)
 CASES = [
     ("HS001", "drop table public.events;", "comment on table public.events is 'deprecated';"),
@@ -49,7 +50,7 @@ CASES = [
 def _lint(tmp_path: Path, sql: str) -> list:
     path = tmp_path / "0099_sample.sql"
     path.write_text(sql + "\n")
-    return lint_migration(Migration("0099", "sample", path))
+    return lint_migration(Migration("0099", "sample", path), HOUSE)
 
 
 @pytest.mark.parametrize(("rule", "unsafe", "safe"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])

@@ -77,3 +77,40 @@ def test_a_database_the_cli_migrated_is_not_pending(empty_db: str, test_settings
                       "20240501000000": "applied"}
     assert [r.outcome for r in ledger_drift(discover(folder), ledger)] == [Outcome.PASSED]
     assert apply_migrations(ctx).applied == []
+
+
+def test_files_as_the_cli_writes_them_apply_with_idempotency_a_warning(empty_db: str, test_settings: Settings,
+                                                                       tmp_path: Path) -> None:
+    folder = _project(tmp_path)
+    for path in folder.iterdir():  # the CLI expects no IF NOT EXISTS
+        path.write_text(path.read_text().replace(" if not exists", ""))
+    ctx = Context(empty_db, dataclasses.replace(test_settings, migrations_dir=folder))
+    outcome = apply_migrations(ctx)
+    assert outcome.failure is None and len(outcome.applied) == 3
+    assert {(r.check_id, r.outcome) for r in outcome.results if r.check_id == "HS006"} == {("HS006", Outcome.WARNED)}
+    strict = Context(empty_db, dataclasses.replace(ctx.settings, lint_severity=(("HS006", "error"),)))
+    (folder / "20240601000000_more.sql").write_text("create table public.more (id int primary key);\n")
+    refused = apply_migrations(strict)
+    assert refused.applied == [] and "refused" in str(refused.failure)
+    # the three applied files are not judged again: one passing record each, naming what the lint finds
+    again = [r for r in refused.results if r.object in sorted(CLI_FILES)]
+    assert [(r.check_id, r.outcome) for r in again] == [("HS000", Outcome.PASSED)] * 3
+    assert "already applied" in again[0].message and "HS006 x1" in again[0].message
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ({"HS006": "error", "hs003": "Warn"}, (("HS006", "error"), ("HS003", "warn"))),
+    ("HS006=off, HS001=warn", (("HS006", "off"), ("HS001", "warn"))),
+])
+def test_lint_levels_come_from_the_project_or_the_environment(tmp_path: Path, raw: object, expected: tuple) -> None:
+    if isinstance(raw, dict):
+        settings = Settings.resolve(tmp_path, project={"lint_severity": raw}, environ={})
+    else:
+        settings = Settings.resolve(tmp_path, environ={"HEALSTACK_LINT_SEVERITY": str(raw)})
+    assert settings.lint_severity == expected
+
+
+@pytest.mark.parametrize("raw", ["HS006=fatal", "HS401=off", "nonsense"])
+def test_a_bad_lint_level_is_one_line(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(ConfigError, match="is not a migration lint rule"):
+        Settings.resolve(tmp_path, environ={"HEALSTACK_LINT_SEVERITY": raw})

@@ -4,19 +4,23 @@ Statements are read from pglast's parse tree (Postgres's own parser), never matc
 A statement opts out of a rule with a comment just above it or inside it:
 
     -- healstack: allow HS001 the table was never used in production (TICKET-12)
+
+A project sets each rule's level (error, warn, off) with `lint_severity`; HS006 (idempotent files) is a warning
+unless the project makes it its house rule, as this stack does.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Collection, Iterator, Mapping
 
 from pglast import ast, enums
 
 from healstack import registry
 from healstack.migrate.files import Migration
 from healstack.migrate.statements import Statement, split
-from healstack.results import CheckResult, Outcome
+from healstack.results import CheckResult, Outcome, Severity
 from healstack.sqltree import dotted, relname, walk
 
 _ALLOW = re.compile(r"--[ \t]*healstack:[ \t]*allow[ \t]+(?P<rules>HS\d{3}(?:[ \t]*,[ \t]*HS\d{3})*)"
@@ -130,8 +134,21 @@ def _object_name(node: ast.Node) -> str:
     return type(node).__name__
 
 
-def lint_migration(migration: Migration) -> list[CheckResult]:
-    """One FAILED result per unsafe statement and rule; one PASSED result for a clean file."""
+LEVELS = ("error", "warn", "off")
+
+
+def level(rule_id: str, severity: Mapping[str, str]) -> str:
+    """A rule's level: the project's setting (`lint_severity`), else the registry's default. HS008 stays an
+    error whatever is set: a file applied by halves is never a matter of taste."""
+    if rule_id in UNWAIVABLE:
+        return "error"
+    default = "error" if registry.spec(rule_id).severity is Severity.ERROR else "warn"
+    return severity.get(rule_id, default)
+
+
+def lint_migration(migration: Migration, severity: Mapping[str, str] | None = None) -> list[CheckResult]:
+    """One FAILED result per unsafe statement and rule (WARNED at level warn, none when off); one PASSED
+    result for a clean file."""
     statements = split(migration.text, migration.label)
     new_tables = {relname(s.node.relation) for s in statements if isinstance(s.node, ast.CreateStmt)}
     validated = {relname(s.node.relation) for s in statements if isinstance(s.node, ast.AlterTableStmt)
@@ -141,11 +158,17 @@ def lint_migration(migration: Migration) -> list[CheckResult]:
         allowed = _allowed(stmt)
         for rule_id, obj, message in _findings(stmt, new_tables, validated, migration):
             rule = registry.spec(rule_id)
+            at = level(rule_id, severity or {})
+            if at == "off":
+                continue
             where = f"{migration.label}:{stmt.line}"
             evidence = {"file": migration.label, "line": stmt.line, "statement": stmt.summary,
                         "rule": rule.name, "remediation": rule.remedy}
             if rule_id in allowed and rule_id not in UNWAIVABLE:
                 results.append(CheckResult(rule_id, Outcome.WARNED, obj, f"{where}: {message} (allowed)", evidence))
+            elif at == "warn":
+                results.append(CheckResult(rule_id, Outcome.WARNED, obj, f"{where}: {message}; {rule.remedy}",
+                                           evidence))
             else:
                 results.append(CheckResult(rule_id, Outcome.FAILED, obj,
                                            f"{where}: {message}; {rule.remedy}", evidence))
@@ -154,5 +177,19 @@ def lint_migration(migration: Migration) -> list[CheckResult]:
     return results
 
 
-def lint_all(migrations: list[Migration]) -> list[CheckResult]:
-    return [result for m in migrations for result in lint_migration(m)]
+def lint_all(migrations: list[Migration], severity: Mapping[str, str] | None = None,
+             applied: Collection[str] = ()) -> list[CheckResult]:
+    """The lint of every file. A file already applied (its version in ``applied``) is not judged again: its
+    findings are reported in one passing record, for a history cannot be changed by refusing it."""
+    results: list[CheckResult] = []
+    for m in migrations:
+        found = lint_migration(m, severity)
+        unsafe = [r for r in found if r.outcome is not Outcome.PASSED]
+        if m.version in applied and unsafe:
+            counts = Counter(r.check_id for r in unsafe)
+            results.append(CheckResult("HS000", Outcome.PASSED, m.label, "already applied, not judged again; the "
+                                       "lint finds " + ", ".join(f"{k} x{n}" for k, n in sorted(counts.items())),
+                                       {"file": m.label, "findings": [r.to_dict() for r in unsafe]}))
+        else:
+            results += found
+    return results

@@ -82,7 +82,8 @@ def apply_phase(ctx: Context, applied: ApplyOutcome | None) -> list[CheckResult]
         ledger = read_ledger(conn)
         if applied is None:
             pending = [m for m in migrations if m.version not in ledger]
-            results = lint_all(migrations) + ledger_drift(migrations, ledger) + untracked_objects(conn, pending)
+            results = (lint_all(migrations, dict(ctx.settings.lint_severity), ledger)
+                       + ledger_drift(migrations, ledger) + untracked_objects(conn, pending))
         else:
             results = [*applied.results, action_result(applied)]
         results += _ledger_status(migrations, ledger, dry_run=bool(applied and applied.dry_run))

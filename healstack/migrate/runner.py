@@ -153,7 +153,7 @@ def apply(dsn: str, settings: Settings, *, dry_run: bool = False, run_dir: Path 
 def _apply(conn: psycopg.Connection[Any], lock_for: str | None, migrations: list[Migration], settings: Settings,
            log: EvidenceLog, outcome: ApplyOutcome) -> None:
     """Lint, lock (unless ``lock_for`` is None: a throwaway database), check drift, apply what is pending."""
-    lint = lint_all(migrations)
+    lint = lint_all(migrations, dict(settings.lint_severity), ledger.read_ledger(conn))
     outcome.results += lint
     if any(r.outcome is Outcome.FAILED for r in lint):
         raise Refused(f"unsafe migration statements refused ({sum(not r.ok for r in lint)}); "
