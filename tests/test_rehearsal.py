@@ -45,6 +45,23 @@ def test_missing_rollback_file_fails(pg_server, test_settings, migrations_copy):
     results = {r.object: r for r in rehearse_rollback(Context(pg_server, settings))}
     assert results["0003_etl_state.sql"].check_id == "HS201"
     assert results["0003_etl_state.sql"].outcome is Outcome.FAILED
+    assert "running it again changes nothing" in results["0003_etl_state.sql"].message  # (idempotent)
+    # the migrations after it still rehearse: it was applied for them
+    assert all(results[m].outcome is Outcome.PASSED for m in results if m > "0003_etl_state.sql")
+
+
+def test_a_forward_only_project_is_not_evaluated_and_told_what_running_twice_does(pg_server, test_settings,
+                                                                                   tmp_path):
+    folder = tmp_path / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20240101000000_init.sql").write_text("create table public.notes (id bigint primary key);\n")
+    (folder / "20240102000000_grant.sql").write_text("grant select on public.notes to authenticated;\n")
+    settings = dataclasses.replace(test_settings, migrations_dir=folder)
+    results = {r.object: r for r in rehearse_rollback(Context(pg_server, settings))}
+    assert {r.outcome for r in results.values()} == {Outcome.NOT_EVALUATED}
+    assert "forward-only" in results["20240101000000_init.sql"].message
+    assert "running it again fails" in results["20240101000000_init.sql"].message  # no IF NOT EXISTS
+    assert "running it again changes nothing" in results["20240102000000_grant.sql"].message
 
 
 def test_rehearsal_leaves_no_database_behind(pg_server, test_settings):

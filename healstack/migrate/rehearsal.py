@@ -26,16 +26,39 @@ def _differences(diffs: list[catalog.Difference]) -> list[str]:
     return [d.describe() for d in diffs]
 
 
+def _without_rollback(conn: psycopg.Connection[Any], migration: Migration, settings: Settings, log: EvidenceLog,
+                      forward_only: bool) -> tuple[CheckResult, catalog.Snapshot | None]:
+    """No rollback file: apply the migration (the next ones build on it) and say what running it again does.
+    In a forward-only project (no rollback files at all) that is not a failure, only not evaluated."""
+    outcome, why = ((Outcome.NOT_EVALUATED, "forward-only project (no .rollback.sql files): nothing to rehearse")
+                    if forward_only else (Outcome.FAILED, f"no rollback file {migration.rollback_path.name}"))
+    try:
+        execute(conn, migration, settings, log)
+    except HealstackError as e:
+        return CheckResult("HS201", Outcome.ERROR, migration.label, f"{why}; it does not apply: {e}", {}), None
+    after = catalog.take(conn)
+    if not migration.transactional:  # a half-run concurrent build would leave the scratch state unknown
+        return CheckResult("HS201", outcome, migration.label, why, {}), after
+    try:
+        execute(conn, migration, settings, log)
+        changed = catalog.diff(after, catalog.take(conn))
+        again = (f"running it again changes the schema: {changed[0].describe()}" if changed
+                 else "running it again changes nothing")
+        state = None if changed else after
+    except HealstackError as e:
+        again, state = f"running it again fails ({str(e).splitlines()[0][:200]})", after
+    return CheckResult("HS201", outcome, migration.label, f"{why}; it applies, {again}", {"again": again}), state
+
+
 def rehearse_one(conn: psycopg.Connection[Any], migration: Migration, settings: Settings,
-                 log: EvidenceLog, before: catalog.Snapshot | None = None,
+                 log: EvidenceLog, before: catalog.Snapshot | None = None, forward_only: bool = False,
                  ) -> tuple[CheckResult, catalog.Snapshot | None]:
     """Up, rollback, up again on ``conn``; the result names every object the rollback got wrong.
 
     Also returns the catalog it left (the next migration's "before", so it is not taken twice), or None
     when the state is unknown because the rehearsal stopped."""
     if not migration.rollback_path.exists():
-        return CheckResult("HS201", Outcome.FAILED, migration.label,
-                           f"no rollback file {migration.rollback_path.name}", {}), before
+        return _without_rollback(conn, migration, settings, log, forward_only)
     try:
         before = before if before is not None else catalog.take(conn)
         execute(conn, migration, settings, log)
@@ -70,8 +93,9 @@ def rehearse_rollback(ctx: Context) -> list[CheckResult]:
     with scratch_database(ctx.dsn, "healstack_rehearsal") as scratch, connect(scratch, autocommit=True) as conn:
         log.event("compat", ensure_supabase_compat(conn))
         state: catalog.Snapshot | None = None
+        forward_only = not any(m.rollback_path.exists() for m in migrations)
         for migration in migrations:
-            result, state = rehearse_one(conn, migration, ctx.settings, log, state)
+            result, state = rehearse_one(conn, migration, ctx.settings, log, state, forward_only)
             log.event("check", result.line(), result=result.to_dict())
             results.append(result)
     return results
