@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg
 import pytest
 
 from healstack.errors import ConfigError
@@ -26,10 +27,10 @@ CASES = [
                               "alter table public.t404 enable row level security",
                               "alter table public.t404 owner to {role}"],
      ["alter table public.t404 force row level security"]),
-    ("HS405", "public.spend.p405", ["create policy p405 on public.spend for select to authenticated using (true)"],
+    ("HS405", "public.spend.p405", ["create policy p405 on public.spend for update to authenticated using (true)"],
      [f"alter policy p405 on public.spend using (project = {OWN})"]),
-    ("HS406", "public.facts.p406", ["create policy p406 on public.facts for update to authenticated using (true)"],
-     [f"alter policy p406 on public.facts using (project = {OWN}) with check (project = {OWN})"]),
+    ("HS406", "public.facts.p406", ["create policy p406 on public.facts for insert to authenticated"],
+     [f"alter policy p406 on public.facts with check (project = {OWN})"]),
     ("HS407", "public.orders.p407",
      ["create policy p407 on public.orders for select to authenticated"
       " using (project = (select auth.jwt() -> 'user_metadata' ->> 'project'))"],
@@ -128,3 +129,46 @@ def test_a_waiver_without_a_reason_or_malformed_is_refused(tmp_path, body):
     path.write_text(body)
     with pytest.raises(ConfigError, match=r"waivers\.toml"):
         load_waivers(path)
+
+
+# peers' safe and unsafe examples (splinter's rls_policy_always_true, Postgres's own UPDATE semantics):
+# (lint, statements, the policy or function, fires)
+PEER_CASES = [
+    ("HS405", ["create policy p on public.spend for update to authenticated using (1 = 1)"], "public.spend.p", True),
+    ("HS405", ["create policy p on public.spend for insert to authenticated with check ('a' = 'a')"],
+     "public.spend.p", True),
+    ("HS405", ["create policy p on public.spend for all to anon using (true or false)"], "public.spend.p", True),
+    ("HS405", ["create policy p on public.spend for delete using (true)"], "public.spend.p", True),
+    ("HS405", ["create policy p on public.spend for select to authenticated using (true)"], "public.spend.p", False),
+    ("HS405", ["create policy p on public.spend as restrictive for update to authenticated using (true)"],
+     "public.spend.p", False),
+    ("HS405", ["create policy p on public.spend for update to service_role using (true)"], "public.spend.p", False),
+    ("HS405", ["create policy p on public.spend for update to authenticated using (1 = 2)"], "public.spend.p", False),
+    ("HS406", [f"create policy p on public.facts for update to authenticated using (project = {OWN})"],
+     "public.facts.p", False),
+    ("HS409", ["create function public.on_signup() returns trigger language plpgsql security definer"
+               " set search_path = '' as 'begin return new; end'"], "public.on_signup()", False),
+]
+
+
+@pytest.mark.parametrize(("lint_id", "statements", "obj", "fires"), PEER_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(PEER_CASES)])
+def test_peer_examples(conn, lint_id, statements, obj, fires):
+    for statement in statements:
+        conn.execute(statement)
+    assert (obj in _flagged(conn, lint_id)) is fires
+
+
+def test_an_update_policy_without_with_check_still_checks_the_new_row(conn):
+    """Why HS406 leaves UPDATE alone: Postgres applies the USING expression to the updated row as well."""
+    conn.execute("create table public.t406 (id int primary key, project text)")
+    conn.execute("alter table public.t406 enable row level security")
+    conn.execute("grant select, update on public.t406 to authenticated")
+    conn.execute(f"create policy own on public.t406 for select to authenticated using (project = {OWN})")
+    conn.execute(f"create policy upd on public.t406 for update to authenticated using (project = {OWN})")
+    conn.execute("insert into public.t406 values (1, 'p1')")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"), conn.transaction():
+        conn.execute("set local role authenticated")
+        conn.execute("select set_config('request.jwt.claims', '{\"app_metadata\": {\"project\": \"p1\"}}', true)")
+        conn.execute("update public.t406 set project = 'p2' where id = 1")
+    assert "public.t406.upd" not in _flagged(conn, "HS406")

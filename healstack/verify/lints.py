@@ -88,9 +88,15 @@ def _rls_not_forced(f: Facts) -> Iterator[Finding]:
             yield t["key"], "RLS is not forced, so the table owner's own queries skip the policies", {}
 
 
+API_ROLES = frozenset({"public", "anon", "authenticated"})
+
+
 def _always_true_policy(f: Facts) -> Iterator[Finding]:
+    """Permissive policies of the API roles whose condition is constant-true. A SELECT policy USING (true) is
+    a public read by intent (splinter's rls_policy_always_true leaves it alone too); a restrictive one admits
+    nothing by itself."""
     for p in f.policies():
-        if set(p["roles"]) <= SERVICE_ONLY:
+        if not set(p["roles"]) & API_ROLES or p["command"] == "r" or not p["permissive"]:
             continue
         for clause in ("using_expr", "with_check_expr"):
             if analyse(p[clause]).always_true:
@@ -99,10 +105,11 @@ def _always_true_policy(f: Facts) -> Iterator[Finding]:
 
 
 def _write_policy_without_check(f: Facts) -> Iterator[Finding]:
+    """An INSERT policy without WITH CHECK admits no row at all. An UPDATE policy without one is checked by
+    its USING expression (Postgres applies it to the new row too), so it is no finding."""
     for p in f.policies():
-        if p["command"] in ("a", "w") and p["with_check_expr"] is None:
-            command = "INSERT" if p["command"] == "a" else "UPDATE"
-            yield _policy_key(p), f"{command} policy without WITH CHECK: new rows are not checked", {}
+        if p["command"] == "a" and p["with_check_expr"] is None:
+            yield _policy_key(p), "INSERT policy without WITH CHECK: it admits no row", {}
 
 
 def _policy_uses_user_metadata(f: Facts) -> Iterator[Finding]:
@@ -119,8 +126,9 @@ def _security_definer_view(f: Facts) -> Iterator[Finding]:
 
 
 def _definer_function_exposed(f: Facts) -> Iterator[Finding]:
+    """A trigger function is left out: Postgres runs it only as a trigger, nobody can call it through the API."""
     for fn in f.functions:
-        if fn["security_definer"] and fn["api_executable"]:
+        if fn["security_definer"] and fn["api_executable"] and not fn["trigger_function"]:
             yield fn["key"], "SECURITY DEFINER function executable by anon/authenticated", {}
 
 

@@ -6,6 +6,7 @@ select
     n.nspname as schema,
     p.prosecdef as security_definer,
     l.lanname as language,
+    p.prorettype in ('pg_catalog.trigger'::regtype, 'pg_catalog.event_trigger'::regtype) as trigger_function,
     exists(
         select from unnest(coalesce(p.proconfig, '{}')) as cfg
         where cfg like 'search_path=%')
