@@ -45,7 +45,8 @@ def rls_contract(ctx: Context) -> list[CheckResult]:
     path = ctx.settings.rls_contract
     if not path.exists() and "rls_contract" not in ctx.settings.explicit:
         return [CheckResult(COVERAGE_ID, Outcome.NOT_EVALUATED, "public",
-                            f"no RLS contract at {path}; `healstack rls scaffold` writes one from the live policies")]
+                            f"no RLS contract at {path}: declare each API table's tenant and expectations there "
+                            "(README, RLS contract)")]
     contracts = load_contract(path)
     with connect(ctx.dsn, autocommit=True) as conn:
         columns = {name: set(cols) for name, cols in conn.execute(query("healstack.rls", "tables"))}
