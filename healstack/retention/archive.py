@@ -50,7 +50,8 @@ def columns(conn: psycopg.Connection[Any], table: str) -> tuple[list[str], list[
     return [name for name, _ in rows], key
 
 
-def _ident(table: str) -> sql.Identifier:
+def ident(table: str) -> sql.Identifier:
+    """``schema.name`` (or a bare name, in public) as an identifier."""
     schema, _, name = table.rpartition(".")
     return sql.Identifier(schema or "public", name)
 
@@ -109,7 +110,7 @@ def load_part(conn: psycopg.Connection[Any], folder: Path, part: Part) -> str:
     data = _check_file(folder, part)
     temp = f"healstack_part_{hashlib.sha256(part.file.encode()).hexdigest()[:12]}"
     conn.execute(sql.SQL("create temporary table {} on commit drop as select {} from {} with no data").format(
-        sql.Identifier(temp), _names(part.columns), _ident(part.table)))
+        sql.Identifier(temp), _names(part.columns), ident(part.table)))
     with conn.cursor().copy(sql.SQL("copy {} ({}) from stdin").format(sql.Identifier(temp),
                                                                       _names(part.columns))) as copy:
         copy.write(data)
@@ -134,7 +135,7 @@ def restore(conn: psycopg.Connection[Any], folder: Path) -> dict[str, int]:
             temp = load_part(conn, folder, part)
             cur = conn.execute(sql.SQL(
                 "insert into {table} ({cols}) overriding system value select {cols} from {temp}"
-                " on conflict do nothing").format(table=_ident(part.table), cols=_names(part.columns),
+                " on conflict do nothing").format(table=ident(part.table), cols=_names(part.columns),
                                                   temp=sql.Identifier(temp)))
             inserted[part.table] = inserted.get(part.table, 0) + cur.rowcount
     return inserted

@@ -11,6 +11,7 @@ from psycopg import sql
 
 from healstack.registry import spec
 from healstack.results import CheckResult, Outcome
+from healstack.retention import archive
 from healstack.retention.policy import RetentionPolicy, due
 
 
@@ -49,7 +50,7 @@ def backup_age(conn: psycopg.Connection[Any], policy: RetentionPolicy) -> CheckR
     if not tables:
         return CheckResult("HS817", Outcome.NOT_EVALUATED, "backups", "no backup table declared exists")
     rows = sum(int(r[0]) for r in (conn.execute(sql.SQL("select count(*) from {}").format(
-        sql.Identifier(*t.split(".", 1)))).fetchone() for t in tables) if r)
+        archive.ident(t))).fetchone() for t in tables) if r)
     last = None
     if _exists(conn, "healstack.backups"):
         found = conn.execute("select max(finished_at)::text, coalesce(extract(epoch from now() - max(finished_at))"

@@ -39,11 +39,6 @@ def stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def _ident(table: str) -> sql.Identifier:
-    schema, _, name = table.rpartition(".")
-    return sql.Identifier(schema or "public", name)
-
-
 def preview(conn: psycopg.Connection[Any], policy: TablePolicy, tz: str) -> Tally:
     """What a run would delete now, and what each keep rule holds back; reads only."""
     inner: list[Any] = []  # the select list's parameters come before the where clause's
@@ -54,7 +49,7 @@ def preview(conn: psycopg.Connection[Any], policy: TablePolicy, tz: str) -> Tall
     outer: list[Any] = []
     past = due(TablePolicy(policy.table, policy.age_column, policy.days), tz, outer)
     row = conn.execute(sql.SQL("select {} from {} where {}").format(
-        sql.SQL(", ").join(counts), _ident(policy.table), past), inner + outer).fetchone()
+        sql.SQL(", ").join(counts), archive.ident(policy.table), past), inner + outer).fetchone()
     assert row is not None
     return Tally(policy.table, int(row[0]), 0, {k.describe(): int(n) for k, n in zip(policy.keep, row[1:],
                                                                                       strict=True)})
@@ -91,7 +86,7 @@ def _batch(conn: psycopg.Connection[Any], policy: TablePolicy, tz: str, folder: 
         _as_service_role(conn)
         conn.execute(sql.SQL("create temporary table {locked} on commit drop as select {cols} from {table}"
                              " where {due} order by {key} limit {n} for update").format(
-            locked=locked, cols=sql.SQL(", ").join(map(sql.Identifier, cols)), table=_ident(policy.table),
+            locked=locked, cols=sql.SQL(", ").join(map(sql.Identifier, cols)), table=archive.ident(policy.table),
             due=condition, key=sql.SQL(", ").join(map(sql.Identifier, key)), n=sql.Literal(BATCH)), params)
         order = sql.SQL(", ").join(map(sql.Identifier, key))
         part = archive.write_part(conn, folder, f"{n:06d}-{policy.table}.copy", policy.table,
@@ -106,7 +101,7 @@ def _batch(conn: psycopg.Connection[Any], policy: TablePolicy, tz: str, folder: 
                                  "nothing of this batch was deleted")
         on_key = sql.SQL(" and ").join(sql.SQL("t.{c} = d.{c}").format(c=sql.Identifier(c)) for c in key)
         deleted = conn.execute(sql.SQL("delete from {table} as t using {locked} as d where {on}").format(
-            table=_ident(policy.table), locked=locked, on=on_key)).rowcount
+            table=archive.ident(policy.table), locked=locked, on=on_key)).rowcount
         if deleted != part.rows:
             raise BackupMismatch(f"{policy.table}: {deleted} rows would go but {part.rows} are backed up; "
                                  "nothing of this batch was deleted")

@@ -25,7 +25,7 @@ def backup(conn: psycopg.Connection[Any], tables: list[str], backups: Path, keep
     try:
         for table in tables:
             cols, key = archive.columns(conn, table)
-            relation = sql.Identifier(*table.split(".", 1))
+            relation = archive.ident(table)
             part = archive.write_part(conn, folder, f"{table}.copy", table, sql.SQL("select {} from {} order by {}")
                                       .format(sql.SQL(", ").join(map(sql.Identifier, cols)), relation,
                                               sql.SQL(", ").join(map(sql.Identifier, key))), [])
