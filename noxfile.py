@@ -129,8 +129,10 @@ def _postgres_env(session: nox.Session, postgres: str) -> dict[str, str] | None:
 
 
 def _pytest(session: nox.Session, postgres: str) -> list[str]:
+    # tests that prove nothing about the server's version run once, in the Postgres 18 run
+    once = ["-m", "not any_postgres"] if postgres == "15" and not session.posargs else []
     return [str(Path(session.bin) / "pytest"), f"--html=reports/tests/pg{postgres}.html", "--self-contained-html",
-            *session.posargs]
+            *once, *session.posargs]
 
 
 @nox.session(tags=["test"])

@@ -68,6 +68,7 @@ def test_the_second_look_refuses_a_planted_leak(feedback_db: str, tmp_path: Path
     assert "Ulmera" not in str(refused.value)  # where, never what
 
 
+@pytest.mark.any_postgres
 def test_redaction_recall_on_a_generated_corpus() -> None:
     measured = measure(items=150)
     found = {kind: t.found / t.planted for kind, t in measured.items() if isinstance(t, Tally)}
@@ -79,6 +80,7 @@ def test_redaction_recall_on_a_generated_corpus() -> None:
     assert measured["safe sentences changed"] == 0
 
 
+@pytest.mark.any_postgres
 @pytest.mark.parametrize("text, kept", [
     ("Will the store open at 9 on Monday, May 14?", True),
     ("Can I return order #36294 from 2026-11-30 for $45.99?", True),

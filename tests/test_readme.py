@@ -6,11 +6,14 @@ from __future__ import annotations
 import itertools
 import re
 
+import pytest
 from repo import REPO
 
 from healstack import registry
 from healstack.cli import _parser
 from healstack.config import OPTIONS
+
+pytestmark = pytest.mark.any_postgres  # no server involved: once, in the Postgres 18 run
 
 README = (REPO / "README.md").read_text()
 

@@ -14,6 +14,8 @@ from healstack.db import connect
 from healstack.errors import ConfigError
 from healstack.redact import redact, redact_dsn
 
+pytestmark = pytest.mark.any_postgres  # no server involved: once, in the Postgres 18 run
+
 
 def test_url_password_is_masked_and_host_kept():
     assert redact_dsn("postgresql://app:s3cr3t@db.example.com:6543/postgres?sslmode=require") == (

@@ -19,6 +19,9 @@ from repo import REPO
 
 from healstack.db import connect
 
+# packaging does not depend on the server's version: once, in the Postgres 18 run
+pytestmark = pytest.mark.any_postgres
+
 MIGRATION = """\
 create table if not exists public.notes (
     id bigint generated always as identity primary key,
