@@ -9,4 +9,4 @@ select
     ) as columns
 from pg_catalog.pg_class as c
 where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
-order by 1;
+order by c.relname;
