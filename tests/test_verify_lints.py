@@ -62,8 +62,7 @@ CASES = [
                               "exception when unique_violation then null; end $$",
                               "create unique index concurrently i416 on public.t416 (v)"],
      ["delete from public.t416 where x = 2", "reindex index concurrently public.i416"]),
-    ("HS417", "public.v417", ["create view public.v417 with (security_invoker = true) as"
-                              " select id, email from auth.users"],
+    ("HS417", "public.v417", ["create view public.v417 as select id, email from auth.users"],
      ["revoke all on public.v417 from anon, authenticated"]),
     ("HS418", "public.events", ["create policy p418 on public.events for select to authenticated using (false)"],
      ["drop policy p418 on public.events"]),
@@ -148,6 +147,14 @@ PEER_CASES = [
      "public.facts.p", False),
     ("HS409", ["create function public.on_signup() returns trigger language plpgsql security definer"
                " set search_path = '' as 'begin return new; end'"], "public.on_signup()", False),
+    ("HS408", ["create schema priv", "create table priv.t (id int)", "create view public.v as select id from priv.t"],
+     "public.v", True),  # a private schema the API roles cannot read, read by the view's owner for them
+    *[("HS408", [f"create view public.v with (security_invoker = {value}) as select * from public.facts"],
+       "public.v", False) for value in ("on", "1", "yes", "TRUE")],
+    ("HS417", ["create view public.v with (security_invoker = on) as select id, email from auth.users"],
+     "public.v", False),  # the caller's own rights apply, and they do not reach auth.users
+    ("HS419", ["create materialized view public.mv as select 1 as x",
+               "revoke select on public.mv from anon, authenticated"], "public.mv", False),  # writes cannot reach it
 ]
 
 
@@ -172,3 +179,14 @@ def test_an_update_policy_without_with_check_still_checks_the_new_row(conn):
         conn.execute("select set_config('request.jwt.claims', '{\"app_metadata\": {\"project\": \"p1\"}}', true)")
         conn.execute("update public.t406 set project = 'p2' where id = 1")
     assert "public.t406.upd" not in _flagged(conn, "HS406")
+
+
+def test_the_leak_probes_leave_trigger_functions_alone(conn):
+    """HS502 probes what the API can call; a trigger function runs only as a trigger."""
+    from healstack.rls.leaks import exposed_objects
+    conn.execute("create function public.on_signup() returns trigger language plpgsql security definer"
+                  " set search_path = '' as 'begin return new; end'")
+    conn.execute("create function public.callable() returns int language sql security definer"
+                  " set search_path = '' as 'select 1'")
+    names = {obj.name for obj in exposed_objects(conn)}
+    assert "callable" in names and "on_signup" not in names

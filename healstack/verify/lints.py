@@ -118,11 +118,21 @@ def _policy_uses_user_metadata(f: Facts) -> Iterator[Finding]:
             yield _policy_key(p), "policy reads user_metadata, which every user can edit for themselves", {}
 
 
+def _security_invoker(view: dict[str, Any]) -> bool:
+    """security_invoker as Postgres takes it: on, true, yes or 1, in any case."""
+    return any(o.split("=", 1)[0].lower() == "security_invoker" and o.split("=", 1)[-1].lower() in _TRUE
+               for o in view["options"])
+
+
+_TRUE = frozenset({"on", "true", "yes", "1"})
+
+
 def _security_definer_view(f: Facts) -> Iterator[Finding]:
+    """A view the API reaches that runs as its owner over rows the API roles could not read themselves: an
+    RLS table, or a table they have no SELECT on (a private schema)."""
     for v in f.relations:
-        if v["kind"] == "v" and v["reads_rls_tables"] and "security_invoker=true" not in v["options"] \
-                and _reachable(v):
-            yield v["key"], f"view runs as its owner over RLS tables {', '.join(v['reads_rls_tables'])}", {}
+        if v["kind"] == "v" and v["reads_guarded_tables"] and not _security_invoker(v) and _reachable(v):
+            yield v["key"], f"view runs as its owner over {', '.join(v['reads_guarded_tables'])}", {}
 
 
 def _definer_function_exposed(f: Facts) -> Iterator[Finding]:
@@ -172,8 +182,11 @@ def _invalid_index(f: Facts) -> Iterator[Finding]:
 
 
 def _auth_users_exposed(f: Facts) -> Iterator[Finding]:
+    """An invoker view reads auth.users with the caller's rights: exposure only where those reach it anyway."""
     for v in f.relations:
-        if v["kind"] in ("v", "m") and v["reads_auth_users"] and _reachable(v):
+        invoker = v["kind"] == "v" and _security_invoker(v)
+        if v["kind"] in ("v", "m") and v["reads_auth_users"] and _reachable(v) and (
+                not invoker or v["auth_users_open"]):
             yield v["key"], "view exposes auth.users to the API roles", {}
 
 

@@ -23,6 +23,8 @@ from pg_catalog.pg_proc as p
 inner join pg_catalog.pg_namespace as n on p.pronamespace = n.oid
 where
     n.nspname = 'public' and p.prosecdef and p.prokind = 'f'
+    -- a trigger function runs only as a trigger: nobody can call it through the API
+    and p.prorettype not in ('pg_catalog.trigger'::regtype, 'pg_catalog.event_trigger'::regtype)
     and (
         pg_catalog.has_function_privilege('anon', p.oid, 'EXECUTE')
         or pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE')

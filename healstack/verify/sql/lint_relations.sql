@@ -1,6 +1,8 @@
 -- Facts the security lints need about each table and view outside the platform schemas: RLS
--- flags, policy count, whether the owner bypasses RLS, whether the API roles can reach it, and for
--- views which RLS tables (and whether auth.users) they read.
+-- flags, policy count, whether the owner bypasses RLS, whether the API roles can reach it (a
+-- materialized view only by SELECT: RLS never applies to it, and writing to one is impossible), and
+-- for views which guarded tables they read (RLS on, or not readable by the API roles directly) and
+-- whether auth.users, and whether the API roles could read auth.users directly anyway.
 with api_roles as (
     select
         exists(
@@ -39,14 +41,19 @@ relations as (
             when (select a.has_anon from api_roles as a)
                 then
                     pg_catalog.has_schema_privilege('anon', n.oid, 'USAGE')
-                    and pg_catalog.has_table_privilege('anon', c.oid, 'SELECT, INSERT, UPDATE, DELETE')
+                    and pg_catalog.has_table_privilege(
+                        'anon', c.oid, case when c.relkind = 'm' then 'SELECT' else 'SELECT, INSERT, UPDATE, DELETE' end
+                    )
             else false
         end as anon_reachable,
         case
             when (select a.has_authenticated from api_roles as a)
                 then
                     pg_catalog.has_schema_privilege('authenticated', n.oid, 'USAGE')
-                    and pg_catalog.has_table_privilege('authenticated', c.oid, 'SELECT, INSERT, UPDATE, DELETE')
+                    and pg_catalog.has_table_privilege(
+                        'authenticated', c.oid,
+                        case when c.relkind = 'm' then 'SELECT' else 'SELECT, INSERT, UPDATE, DELETE' end
+                    )
             else false
         end as authenticated_reachable
     from pg_catalog.pg_class as c
@@ -59,8 +66,13 @@ relations as (
 view_reads as (
     select
         rw.ev_class as view_oid,
-        array_agg(distinct pg_catalog.format('%I.%I', tn.nspname, t.relname)) filter (where t.relrowsecurity)
-            as rls_tables,
+        array_agg(distinct pg_catalog.format('%I.%I', tn.nspname, t.relname)) filter (
+            where t.relrowsecurity or not (
+                (select a.has_authenticated from api_roles as a)
+                and pg_catalog.has_schema_privilege('authenticated', tn.oid, 'USAGE')
+                and pg_catalog.has_table_privilege('authenticated', t.oid, 'SELECT')
+            )
+        ) as guarded_tables,
         bool_or(tn.nspname = 'auth' and t.relname = 'users') as reads_auth_users
     from pg_catalog.pg_rewrite as rw
     inner join pg_catalog.pg_depend as d
@@ -84,8 +96,12 @@ select
     r.has_primary_key,
     r.anon_reachable,
     r.authenticated_reachable,
-    coalesce(v.rls_tables, '{}') as reads_rls_tables,
-    coalesce(v.reads_auth_users, false) as reads_auth_users
+    coalesce(v.guarded_tables, '{}') as reads_guarded_tables,
+    coalesce(v.reads_auth_users, false) as reads_auth_users,
+    coalesce((
+        select u.authenticated_reachable and not u.rls_enabled from relations as u
+        where u.key = 'auth.users'
+    ), false) as auth_users_open
 from relations as r
 left join view_reads as v on r.oid = v.view_oid
 order by r.key;
