@@ -72,6 +72,8 @@ OPTIONS = (
            "the project's own guardrails (test_*.py) run beside healstack's"),
     Option("pooler", "text", ("HEALSTACK_POOLER",), None,
            "how the target is reached: direct, session or transaction (a pooler's mode); default: detected"),
+    Option("warnings_fail", "flag", ("HEALSTACK_WARNINGS_FAIL",), "false",
+           "whether a warning fails the run, as a failure does (true or false; CI's strict mode)"),
     Option("warning_tickets", "flag", ("HEALSTACK_WARNING_TICKETS",), "false",
            "whether a warning opens a ticket, as a failure does (true or false)"),
     Option("healthcheck", "text", ("HEALSTACK_HEALTHCHECK",), None,
@@ -124,6 +126,7 @@ class Settings:
     timezone: str = "America/Toronto"
     healthcheck: str | None = None
     pooler: str | None = None
+    warnings_fail: bool = False
     warning_tickets: bool = False
     # the settings given explicitly (anything but a default): a missing file there is an error, while a
     # missing default file only means the project does not use that guardrail

@@ -10,6 +10,7 @@ that fails for FAILED/ERROR and is skipped for NOT_EVALUATED; every record goes 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any, NoReturn
@@ -177,7 +178,7 @@ class Reporter:
         self.report(results, phase)
 
     def report(self, results: Iterable[CheckResult], phase: Phase | None = None) -> None:
-        results = list(results)
+        results = [_promoted(r) if self.run.settings.warnings_fail else r for r in results]
         phase = phase or phase_of(self.item) or Phase.DQ
         for result in results:
             record = self.run.record(self.item.nodeid, phase, result)
@@ -191,6 +192,15 @@ class Reporter:
                 _judge(result)
         if results and all(r.outcome is Outcome.NOT_EVALUATED for r in results):
             pytest.skip("; ".join(sorted({r.message for r in results})))
+
+
+def _promoted(result: CheckResult) -> CheckResult:
+    """With warnings_fail (CI's strict mode), a warning is recorded as the failure it then is, so the report,
+    the tickets and the exit code all agree."""
+    if result.outcome is not Outcome.WARNED:
+        return result
+    return dataclasses.replace(result, outcome=Outcome.FAILED,
+                               message=f"{result.message} (a warning; warnings_fail makes it fail the run)")
 
 
 def _judge(result: CheckResult) -> None:

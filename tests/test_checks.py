@@ -216,3 +216,12 @@ def test_collecting_or_asking_for_help_starts_no_server_and_opens_no_connection(
     assert not started.exists() and not (pytester.path / "reports").exists()
     if args[0] == "--collect-only":
         result.stdout.fnmatch_lines(["*test_phase[[]apply[]]*", "*test_phase[[]dq[]]*"])
+
+
+def test_warnings_fail_the_run_when_ci_asks(guardrails, migrated_db):
+    with connect(migrated_db, autocommit=True) as conn:
+        conn.execute("insert into public.events (project, event_id, name, user_id, occurred_at) values"
+                     " ('p', 'e2', 'Bad Name', 'u1', now() - interval '1 hour')")
+    result, records = guardrails.run("-m", "dq", "--healstack-warnings-fail=true")
+    [name_format] = [r for r in records if r["check_id"] == "events.name_format"]
+    assert result.ret == 1 and name_format["outcome"] == "failed" and "warnings_fail" in name_format["message"]
