@@ -25,3 +25,20 @@ def read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path.name}: {e}") from None
+
+
+def load_waivers(path: Path) -> dict[tuple[str, str], str]:
+    """(lint id, object) -> reason, from a TOML file of [[waiver]] tables (checks/lint_waivers.toml, for the
+    verify lints and the migration lint alike); a waiver needs a reason."""
+    if not path.exists():
+        return {}
+    entries = read_toml(path).get("waiver", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(f"{path.name}: waivers are [[waiver]] tables with lint, object and reason")
+    waivers = {}
+    for i, entry in enumerate(entries, start=1):
+        lint, obj, reason = entry.get("lint"), entry.get("object"), str(entry.get("reason", "")).strip()
+        if not lint or not obj or not reason:
+            raise ConfigError(f"{path.name}: waiver {i} needs lint, object and a reason")
+        waivers[(lint, obj)] = reason
+    return waivers

@@ -15,6 +15,7 @@ from pglast import ast
 from healstack.config import Settings
 from healstack.context import Context
 from healstack.db import connect, server_facts
+from healstack.declarations import load_waivers
 from healstack.dq.rules import load_rules
 from healstack.errors import HealstackError
 from healstack.etl.stack import declared
@@ -23,7 +24,6 @@ from healstack.migrate.statements import split
 from healstack.pooler import ConnectionPath, detect
 from healstack.results import CheckResult, Outcome
 from healstack.rls.contract import load_contract
-from healstack.verify.lints import load_waivers
 
 API_ROLES = ("anon", "authenticated", "service_role", "authenticator")
 SUPPORTED = range(15, 19)

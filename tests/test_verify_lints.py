@@ -7,9 +7,10 @@ import uuid
 import psycopg
 import pytest
 
+from healstack.declarations import load_waivers
 from healstack.errors import ConfigError
 from healstack.results import Outcome
-from healstack.verify.lints import LINTS, gather, load_waivers, run_lint
+from healstack.verify.lints import LINTS, gather, run_lint
 
 BY_ID = {lint.id: lint for lint in LINTS}
 OWN = "(select auth.jwt() -> 'app_metadata' ->> 'project')"

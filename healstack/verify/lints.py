@@ -11,15 +11,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
 from healstack import catalog, registry
-from healstack.declarations import read_toml
-from healstack.errors import ConfigError
 from healstack.registry import CheckSpec
 from healstack.results import CheckResult, Outcome
 from healstack.verify.policy_expr import analyse
@@ -247,22 +244,6 @@ LINTS = [Lint(*pair) for pair in (
     ("HS419", _relation_in_api("m", "materialized view")),
     ("HS420", _relation_in_api("f", "foreign table")),
 )]
-
-
-def load_waivers(path: Path) -> dict[tuple[str, str], str]:
-    """(lint id, object) -> reason, from a TOML file of [[waiver]] tables; a waiver needs a reason."""
-    if not path.exists():
-        return {}
-    entries = read_toml(path).get("waiver", [])
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ConfigError(f"{path.name}: waivers are [[waiver]] tables with lint, object and reason")
-    waivers = {}
-    for i, entry in enumerate(entries, start=1):
-        lint, obj, reason = entry.get("lint"), entry.get("object"), str(entry.get("reason", "")).strip()
-        if not lint or not obj or not reason:
-            raise ConfigError(f"{path.name}: waiver {i} needs lint, object and a reason")
-        waivers[(lint, obj)] = reason
-    return waivers
 
 
 def run_lint(lint: Lint, facts: Facts, waivers: dict[tuple[str, str], str]) -> list[CheckResult]:

@@ -9,10 +9,11 @@ import psycopg
 from healstack import catalog
 from healstack.context import Context
 from healstack.db import connect
+from healstack.declarations import load_waivers
 from healstack.delta import Delta, plan_delta
 from healstack.migrate.ledger import ledger_exists
 from healstack.results import CheckResult
-from healstack.verify.lints import LINTS, gather, load_waivers, run_lint
+from healstack.verify.lints import LINTS, gather, run_lint
 from healstack.verify.parity import parity_results
 from healstack.verify.reference import reference_snapshot
 
