@@ -15,6 +15,7 @@ from healstack import __version__, registry
 from healstack.config import Settings
 from healstack.context import Context
 from healstack.db import connect
+from healstack.declarations import load_waivers
 from healstack.delta import render_delta
 from healstack.errors import ConfigError, HealstackError
 from healstack.migrate.files import discover
@@ -110,7 +111,8 @@ def _guardrails(args: argparse.Namespace, settings: Settings, extra: list[str]) 
 
 
 def _cmd_lint(settings: Settings) -> int:
-    results = lint_all(discover(settings.migrations_dir), dict(settings.lint_severity))
+    results = lint_all(discover(settings.migrations_dir), dict(settings.lint_severity),
+                       waivers=load_waivers(settings.lint_waivers))
     for r in results:
         if r.outcome is not Outcome.PASSED:
             print(r.line())

@@ -54,7 +54,7 @@ OPTIONS = (
     Option("lint_severity", "text", ("HEALSTACK_LINT_SEVERITY",), None,
            "migration lint levels by rule, e.g. {HS006 = \"error\"} (or HS006=error,HS003=warn): error, warn or off"),
     Option("lint_waivers", "path", ("HEALSTACK_LINT_WAIVERS",), "checks/lint_waivers.toml",
-           "waivers for the verify lints"),
+           "waivers for the verify lints and the migration lint (a finding accepted by object, with a reason)"),
     Option("rls_contract", "path", ("HEALSTACK_RLS_CONTRACT",), "checks/rls_contract.toml", "the RLS contract"),
     Option("dq_rules", "path", ("HEALSTACK_DQ_RULES",), "checks/dq", "the data-quality rules directory"),
     Option("dq_mode", "text", ("HEALSTACK_DQ_MODE",), "incremental",

@@ -18,6 +18,7 @@ from collections.abc import Collection, Iterator, Mapping
 from pglast import ast, enums
 
 from healstack import registry
+from healstack.migrate import hazards
 from healstack.migrate.files import Migration
 from healstack.migrate.statements import Statement, split
 from healstack.results import CheckResult, Outcome, Severity
@@ -49,7 +50,7 @@ def _drop_names(node: ast.DropStmt) -> str:
 
 
 def _findings(stmt: Statement, new_tables: set[str], validated: set[str], migration: Migration,
-              ) -> Iterator[tuple[str, str, str]]:
+              replaced: frozenset[str] = frozenset()) -> Iterator[tuple[str, str, str]]:
     """(rule id, object, message) for every unsafe thing in one statement."""
     node = stmt.node
     destructive_drops = (enums.ObjectType.OBJECT_TABLE, enums.ObjectType.OBJECT_SCHEMA)
@@ -59,8 +60,8 @@ def _findings(stmt: Statement, new_tables: set[str], validated: set[str], migrat
         yield "HS001", ", ".join(relname(r) for r in node.relations or ()), "TRUNCATE destroys data"
     elif isinstance(node, ast.IndexStmt):
         table = relname(node.relation)
-        if not node.if_not_exists:
-            yield "HS006", node.idxname or table, "CREATE INDEX without IF NOT EXISTS"
+        if not node.if_not_exists and node.idxname:  # an unnamed index cannot take IF NOT EXISTS
+            yield "HS006", node.idxname, "CREATE INDEX without IF NOT EXISTS"
         if node.concurrent and migration.transactional:
             yield "HS007", node.idxname or table, "CREATE INDEX CONCURRENTLY cannot run inside a transaction"
         if not node.concurrent and table not in new_tables:
@@ -68,18 +69,27 @@ def _findings(stmt: Statement, new_tables: set[str], validated: set[str], migrat
     elif isinstance(node, ast.TransactionStmt) and migration.transactional:
         yield "HS008", migration.label, f"{stmt.summary.split(' ')[0].upper()} inside a transactional file"
     elif isinstance(node, ast.AlterTableStmt):
-        yield from _alter_table_findings(node, new_tables, validated)
+        yield from _alter_table_findings(node, new_tables, validated, replaced)
+        yield from hazards.alter_table(node, relname(node.relation) not in new_tables)
     elif isinstance(node, ast.CreateStmt | ast.CreateTableAsStmt | ast.CreateSeqStmt | ast.CreateSchemaStmt
-                    | ast.CreateExtensionStmt) and not node.if_not_exists:
+                    | ast.CreateExtensionStmt) and not node.if_not_exists and not _temporary(node):
         yield "HS006", _object_name(node), f"{_kind(node)} without IF NOT EXISTS"
     elif isinstance(node, ast.CreateFunctionStmt | ast.ViewStmt | ast.CreateTrigStmt) and not node.replace:
         yield "HS006", _object_name(node), f"{_kind(node)} without OR REPLACE"
     elif isinstance(node, ast.CreatePolicyStmt | ast.CreateEnumStmt | ast.CompositeTypeStmt | ast.CreateRoleStmt):
         yield "HS006", _object_name(node), f"{_kind(node)} has no IF NOT EXISTS; guard it in a DO block"
+    elif isinstance(node, ast.Node):
+        yield from hazards.statement(node, new_tables)
+
+
+def _temporary(node: ast.Node) -> bool:
+    """A temporary table lives for its session (or transaction): creating it again is no conflict."""
+    relation = getattr(node, "relation", None)
+    return isinstance(relation, ast.RangeVar) and relation.relpersistence == "t"
 
 
 def _alter_table_findings(node: ast.AlterTableStmt, new_tables: set[str], validated: set[str],
-                          ) -> Iterator[tuple[str, str, str]]:
+                          replaced: frozenset[str] = frozenset()) -> Iterator[tuple[str, str, str]]:
     table = relname(node.relation)
     existing = table not in new_tables
     for cmd in node.cmds or ():
@@ -96,7 +106,8 @@ def _alter_table_findings(node: ast.AlterTableStmt, new_tables: set[str], valida
                 yield "HS004", column, "ADD COLUMN with a volatile default rewrites the table"
         elif cmd.subtype == _AT.AT_SetNotNull and existing and table not in validated:
             yield "HS005", column, "SET NOT NULL scans the table under an exclusive lock"
-        elif cmd.subtype == _AT.AT_AddConstraint and existing:
+        elif cmd.subtype == _AT.AT_AddConstraint and existing and \
+                f"{table}.{getattr(cmd.def_, 'conname', None)}" not in replaced:
             yield "HS006", table, "ADD CONSTRAINT has no IF NOT EXISTS; guard it in a DO block"
 
 
@@ -146,17 +157,22 @@ def level(rule_id: str, severity: Mapping[str, str]) -> str:
     return severity.get(rule_id, default)
 
 
-def lint_migration(migration: Migration, severity: Mapping[str, str] | None = None) -> list[CheckResult]:
+def lint_migration(migration: Migration, severity: Mapping[str, str] | None = None,
+                   waivers: Mapping[tuple[str, str], str] | None = None) -> list[CheckResult]:
     """One FAILED result per unsafe statement and rule (WARNED at level warn, none when off); one PASSED
     result for a clean file."""
     statements = split(migration.text, migration.label)
     new_tables = {relname(s.node.relation) for s in statements if isinstance(s.node, ast.CreateStmt)}
     validated = {relname(s.node.relation) for s in statements if isinstance(s.node, ast.AlterTableStmt)
                  and any(c.subtype == _AT.AT_ValidateConstraint for c in s.node.cmds or ())}
+    # DROP CONSTRAINT IF EXISTS c, then ADD CONSTRAINT c: the pair runs twice as well as once
+    replaced = frozenset(f"{relname(s.node.relation)}.{c.name}" for s in statements
+                         if isinstance(s.node, ast.AlterTableStmt) for c in s.node.cmds or ()
+                         if c.subtype == _AT.AT_DropConstraint and c.missing_ok)
     results = []
     for stmt in statements:
         allowed = _allowed(stmt)
-        for rule_id, obj, message in _findings(stmt, new_tables, validated, migration):
+        for rule_id, obj, message in _findings(stmt, new_tables, validated, migration, replaced):
             rule = registry.spec(rule_id)
             at = level(rule_id, severity or {})
             if at == "off":
@@ -164,8 +180,12 @@ def lint_migration(migration: Migration, severity: Mapping[str, str] | None = No
             where = f"{migration.label}:{stmt.line}"
             evidence = {"file": migration.label, "line": stmt.line, "statement": stmt.summary,
                         "rule": rule.name, "remediation": rule.remedy}
+            waived = (waivers or {}).get((rule_id, obj))
             if rule_id in allowed and rule_id not in UNWAIVABLE:
                 results.append(CheckResult(rule_id, Outcome.WARNED, obj, f"{where}: {message} (allowed)", evidence))
+            elif waived and rule_id not in UNWAIVABLE:  # an applied file's statement cannot take a comment
+                results.append(CheckResult(rule_id, Outcome.WARNED, obj, f"{where}: {message} (waived: {waived})",
+                                           evidence))
             elif at == "warn":
                 results.append(CheckResult(rule_id, Outcome.WARNED, obj, f"{where}: {message}; {rule.remedy}",
                                            evidence))
@@ -178,12 +198,12 @@ def lint_migration(migration: Migration, severity: Mapping[str, str] | None = No
 
 
 def lint_all(migrations: list[Migration], severity: Mapping[str, str] | None = None,
-             applied: Collection[str] = ()) -> list[CheckResult]:
+             applied: Collection[str] = (), waivers: Mapping[tuple[str, str], str] | None = None) -> list[CheckResult]:
     """The lint of every file. A file already applied (its version in ``applied``) is not judged again: its
     findings are reported in one passing record, for a history cannot be changed by refusing it."""
     results: list[CheckResult] = []
     for m in migrations:
-        found = lint_migration(m, severity)
+        found = lint_migration(m, severity, waivers)
         unsafe = [r for r in found if r.outcome is not Outcome.PASSED]
         if m.version in applied and unsafe:
             counts = Counter(r.check_id for r in unsafe)

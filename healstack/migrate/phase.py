@@ -10,6 +10,7 @@ from psycopg import sql
 
 from healstack.context import Context
 from healstack.db import connect
+from healstack.declarations import load_waivers
 from healstack.migrate.drift import ledger_drift, untracked_objects
 from healstack.migrate.files import Migration, discover
 from healstack.migrate.ledger import LedgerRow, read_ledger
@@ -82,7 +83,8 @@ def apply_phase(ctx: Context, applied: ApplyOutcome | None) -> list[CheckResult]
         ledger = read_ledger(conn)
         if applied is None:
             pending = [m for m in migrations if m.version not in ledger]
-            results = (lint_all(migrations, dict(ctx.settings.lint_severity), ledger)
+            results = (lint_all(migrations, dict(ctx.settings.lint_severity), ledger,
+                                load_waivers(ctx.settings.lint_waivers))
                        + ledger_drift(migrations, ledger) + untracked_objects(conn, pending))
         else:
             results = [*applied.results, action_result(applied)]

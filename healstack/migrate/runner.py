@@ -14,6 +14,7 @@ from healstack.compat import ensure_supabase_compat
 from healstack.config import Settings
 from healstack.context import Context
 from healstack.db import connect, server_facts
+from healstack.declarations import load_waivers
 from healstack.errors import ConfigError, MigrationFailed, Refused
 from healstack.evidence import EvidenceLog
 from healstack.migrate import ledger
@@ -153,7 +154,8 @@ def apply(dsn: str, settings: Settings, *, dry_run: bool = False, run_dir: Path 
 def _apply(conn: psycopg.Connection[Any], lock_for: str | None, migrations: list[Migration], settings: Settings,
            log: EvidenceLog, outcome: ApplyOutcome) -> None:
     """Lint, lock (unless ``lock_for`` is None: a throwaway database), check drift, apply what is pending."""
-    lint = lint_all(migrations, dict(settings.lint_severity), ledger.read_ledger(conn))
+    lint = lint_all(migrations, dict(settings.lint_severity), ledger.read_ledger(conn),
+                    load_waivers(settings.lint_waivers))
     outcome.results += lint
     if any(r.outcome is Outcome.FAILED for r in lint):
         raise Refused(f"unsafe migration statements refused ({sum(not r.ok for r in lint)}); "
