@@ -165,3 +165,17 @@ def test_a_waiver_names_an_accepted_finding_of_an_applied_file(tmp_path):
     path.write_text("drop index public.e_idx;\n")
     [result] = lint_migration(Migration("0099", "sample", path), HOUSE, {("HS013", "public.e_idx"): "shipped (OPS-1)"})
     assert result.outcome is Outcome.WARNED and "waived: shipped (OPS-1)" in result.message
+
+
+def test_a_guard_does_not_hide_a_hazard(tmp_path):
+    """What a DO block runs is linted too (idempotency aside: the guard is what provides it)."""
+    sql = ("do $$ begin\n  if not exists (select from pg_constraint where conname = 'e_pk') then\n"
+           "    alter table public.events add constraint e_pk primary key (id);\n  end if;\n"
+           "  execute 'drop index public.e_idx';\nend $$;")
+    found = {(r.check_id, r.outcome) for r in _hazards(tmp_path, sql, HOUSE)}
+    assert found == {("HS010", Outcome.FAILED), ("HS013", Outcome.FAILED)}
+    safe = ("do $$ begin\n  if not exists (select from pg_policies where policyname = 'p') then\n"
+            "    create policy p on public.events for select using (true);\n  end if;\nend $$;")
+    assert [r.outcome for r in _hazards(tmp_path, safe, HOUSE)] == [Outcome.PASSED]
+    built_at_run_time = "do $$ begin execute format('drop index %I', 'e_idx'); end $$;"
+    assert [r.outcome for r in _hazards(tmp_path, built_at_run_time, HOUSE)] == [Outcome.PASSED]

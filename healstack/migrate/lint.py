@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterator, Mapping
 from pglast import ast, enums
 
 from healstack import registry
-from healstack.migrate import hazards
+from healstack.migrate import do_blocks, hazards
 from healstack.migrate.files import Migration
 from healstack.migrate.statements import Statement, split
 from healstack.results import CheckResult, Outcome, Severity
@@ -78,6 +78,11 @@ def _findings(stmt: Statement, new_tables: set[str], validated: set[str], migrat
         yield "HS006", _object_name(node), f"{_kind(node)} without OR REPLACE"
     elif isinstance(node, ast.CreatePolicyStmt | ast.CreateEnumStmt | ast.CompositeTypeStmt | ast.CreateRoleStmt):
         yield "HS006", _object_name(node), f"{_kind(node)} has no IF NOT EXISTS; guard it in a DO block"
+    elif isinstance(node, ast.DoStmt):
+        # what the block runs: its guard is what makes it idempotent, so HS006 does not apply inside
+        for inner in do_blocks.statements(node):
+            inside = Statement(stmt.sql, stmt.line, inner, stmt.leading_comments)
+            yield from (f for f in _findings(inside, new_tables, validated, migration, replaced) if f[0] != "HS006")
     elif isinstance(node, ast.Node):
         yield from hazards.statement(node, new_tables)
 
@@ -162,12 +167,14 @@ def lint_migration(migration: Migration, severity: Mapping[str, str] | None = No
     """One FAILED result per unsafe statement and rule (WARNED at level warn, none when off); one PASSED
     result for a clean file."""
     statements = split(migration.text, migration.label)
-    new_tables = {relname(s.node.relation) for s in statements if isinstance(s.node, ast.CreateStmt)}
-    validated = {relname(s.node.relation) for s in statements if isinstance(s.node, ast.AlterTableStmt)
-                 and any(c.subtype == _AT.AT_ValidateConstraint for c in s.node.cmds or ())}
+    nodes = [n for s in statements
+             for n in ([s.node, *do_blocks.statements(s.node)] if isinstance(s.node, ast.DoStmt) else [s.node])]
+    new_tables = {relname(n.relation) for n in nodes if isinstance(n, ast.CreateStmt)}
+    validated = {relname(n.relation) for n in nodes if isinstance(n, ast.AlterTableStmt)
+                 and any(c.subtype == _AT.AT_ValidateConstraint for c in n.cmds or ())}
     # DROP CONSTRAINT IF EXISTS c, then ADD CONSTRAINT c: the pair runs twice as well as once
-    replaced = frozenset(f"{relname(s.node.relation)}.{c.name}" for s in statements
-                         if isinstance(s.node, ast.AlterTableStmt) for c in s.node.cmds or ()
+    replaced = frozenset(f"{relname(n.relation)}.{c.name}" for n in nodes
+                         if isinstance(n, ast.AlterTableStmt) for c in n.cmds or ()
                          if c.subtype == _AT.AT_DropConstraint and c.missing_ok)
     results = []
     for stmt in statements:
