@@ -60,14 +60,14 @@ def _names(names: list[str]) -> sql.Composable:
     return sql.SQL(", ").join(sql.Identifier(n) for n in names)
 
 
-def write_part(conn: psycopg.Connection[Any], folder: Path, file: str, table: str, select: sql.Composable,
-               params: list[Any]) -> Part:
-    """COPY what ``select`` returns (the table's backup columns, in key order) to ``folder/file``, fsynced."""
-    cols, key = columns(conn, table)
+def write_part(conn: psycopg.Connection[Any], folder: Path, file: str, table: str, cols: list[str], key: list[str],
+               source: sql.Composable) -> Part:
+    """COPY ``cols`` of ``source`` (``table`` itself, or the rows of it a job holds), in key order, to
+    ``folder/file``, fsynced."""
     path = folder / file
     digest, rows = hashlib.sha256(), 0
-    statement = sql.SQL("copy ({}) to stdout").format(select)
-    with path.open("wb") as out, conn.cursor().copy(statement, params) as copy:
+    statement = sql.SQL("copy (select {} from {} order by {}) to stdout").format(_names(cols), source, _names(key))
+    with path.open("wb") as out, conn.cursor().copy(statement) as copy:
         for chunk in copy:
             data = bytes(chunk)
             out.write(data)

@@ -64,11 +64,10 @@ def _as_service_role(conn: psycopg.Connection[Any]) -> None:
         raise ConfigError(f"retention deletes as {ROLE}; grant it to this role (grant {ROLE} to ...)") from None
 
 
-def _audit(conn: psycopg.Connection[Any], table: str, keys: sql.Composable, count: int, backup: Path) -> None:
+def _audit(conn: psycopg.Connection[Any], table: str, has_project: bool, keys: sql.Composable, count: int,
+           backup: Path) -> None:
     """One observability_logs row per project of the deleted rows (one row when the table has no project)."""
-    has_project = conn.execute("select exists (select from pg_attribute where attrelid = %s::regclass"
-                               " and attname = 'project' and not attisdropped)", [table]).fetchone()
-    project = sql.SQL("project") if has_project and has_project[0] else sql.SQL("'*'")
+    project = sql.SQL("project") if has_project else sql.SQL("'*'")
     conn.execute(sql.SQL(
         "insert into public.observability_logs (project, level, message, metadata)"
         " select {project}, 'INFO', 'healstack retention deleted rows past their retention',"
@@ -81,16 +80,14 @@ def _batch(conn: psycopg.Connection[Any], policy: TablePolicy, tz: str, folder: 
     cols, key = archive.columns(conn, policy.table)
     params: list[Any] = []
     condition = due(policy, tz, params)
-    locked = sql.Identifier("healstack_due")
+    locked, table = sql.Identifier("healstack_due"), archive.ident(policy.table)
     with conn.transaction():
         _as_service_role(conn)
         conn.execute(sql.SQL("create temporary table {locked} on commit drop as select {cols} from {table}"
                              " where {due} order by {key} limit {n} for update").format(
-            locked=locked, cols=sql.SQL(", ").join(map(sql.Identifier, cols)), table=archive.ident(policy.table),
+            locked=locked, cols=sql.SQL(", ").join(map(sql.Identifier, cols)), table=table,
             due=condition, key=sql.SQL(", ").join(map(sql.Identifier, key)), n=sql.Literal(BATCH)), params)
-        order = sql.SQL(", ").join(map(sql.Identifier, key))
-        part = archive.write_part(conn, folder, f"{n:06d}-{policy.table}.copy", policy.table,
-                                  sql.SQL("select * from {} order by {}").format(locked, order), [])
+        part = archive.write_part(conn, folder, f"{n:06d}-{policy.table}.copy", policy.table, cols, key, locked)
         if part.rows == 0:
             (folder / part.file).unlink()
             return 0
@@ -101,11 +98,11 @@ def _batch(conn: psycopg.Connection[Any], policy: TablePolicy, tz: str, folder: 
                                  "nothing of this batch was deleted")
         on_key = sql.SQL(" and ").join(sql.SQL("t.{c} = d.{c}").format(c=sql.Identifier(c)) for c in key)
         deleted = conn.execute(sql.SQL("delete from {table} as t using {locked} as d where {on}").format(
-            table=archive.ident(policy.table), locked=locked, on=on_key)).rowcount
+            table=table, locked=locked, on=on_key)).rowcount
         if deleted != part.rows:
             raise BackupMismatch(f"{policy.table}: {deleted} rows would go but {part.rows} are backed up; "
                                  "nothing of this batch was deleted")
-        _audit(conn, policy.table, locked, deleted, folder)
+        _audit(conn, policy.table, "project" in cols, locked, deleted, folder)
         return deleted
 
 

@@ -26,9 +26,7 @@ def backup(conn: psycopg.Connection[Any], tables: list[str], backups: Path, keep
         for table in tables:
             cols, key = archive.columns(conn, table)
             relation = archive.ident(table)
-            part = archive.write_part(conn, folder, f"{table}.copy", table, sql.SQL("select {} from {} order by {}")
-                                      .format(sql.SQL(", ").join(map(sql.Identifier, cols)), relation,
-                                              sql.SQL(", ").join(map(sql.Identifier, key))), [])
+            part = archive.write_part(conn, folder, f"{table}.copy", table, cols, key, relation)
             count = conn.execute(sql.SQL("select count(*) from {}").format(relation)).fetchone()
             if count is None or count[0] != part.rows:
                 raise BackupMismatch(f"{table}: {part.rows} rows written but the snapshot holds "
