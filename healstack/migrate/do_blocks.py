@@ -6,6 +6,7 @@ from the lint. An EXECUTE of a constant string is read too; an EXECUTE of a stri
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from pglast import ast, parse_plpgsql, parse_sql
@@ -43,15 +44,20 @@ def _queries(tree: Any) -> Iterator[str]:
             yield from _queries(item)
 
 
-def statements(node: ast.DoStmt) -> list[ast.Node]:
+def statements(node: ast.DoStmt) -> tuple[ast.Node, ...]:
     """The parse trees of what the block runs; none when it is not PL/pgSQL or does not parse (Postgres
     will say why when it runs it)."""
     body = _body(node)
-    if body is None or "$healstack_do$" in body:
-        return []
+    return () if body is None else _parse(body)
+
+
+@cache
+def _parse(body: str) -> tuple[ast.Node, ...]:
+    """Parsed once per body: the lint reads a file's DO blocks for what they create, then for their hazards."""
+    if "$healstack_do$" in body:
+        return ()
     try:
-        found = [raw.stmt for query in _queries(parse_plpgsql(_WRAPPER.format(body)))
-                 for raw in parse_sql(query)]
+        found = [raw.stmt for query in _queries(parse_plpgsql(_WRAPPER.format(body))) for raw in parse_sql(query)]
     except ParseError:
-        return []
-    return [n for n in found if isinstance(n, ast.Node)]
+        return ()
+    return tuple(n for n in found if isinstance(n, ast.Node))
