@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -165,36 +166,61 @@ def test_probes_as_a_role_that_cannot_act_as_the_api_roles_are_one_error(low_pri
 EVENTS = json.loads((REPO / "fixtures/events/page1.json").read_text())
 
 
-@pytest.mark.parametrize(("broken", "expected"), [
-    (lambda e: e.pop("id"), "events: page 2: a record lacks the field 'id'"),
-    (lambda e: e.update(occurred_at="yesterday-ish"), "events: page 2: field occurred_at: invalid input syntax"),
-], ids=["missing-field", "wrong-type"])
-@respx.mock
-def test_a_bad_record_names_source_page_and_field_and_keeps_earlier_pages(migrated_db, monkeypatch, capsys, broken,
-                                                                          expected):
+def _second_page(record: dict) -> dict:
     second = copy.deepcopy(EVENTS)
     second["data"] = [dict(e, id=f"late-{e['id']}") for e in second["data"]]
-    broken(second["data"][0])
     second["next_cursor"] = None
+    return second
+
+
+def _pull_with_a_bad_second_page(monkeypatch, dsn: str, second: Callable[[], httpx.Response]) -> int:
     first = dict(EVENTS, next_cursor="c2")
-    respx.get("https://events.test/events").side_effect = lambda request: httpx.Response(
-        200, json=second if request.url.params.get("cursor") == "c2" else first)
-    for name, value in {"DATABASE_URL": migrated_db, "EVENTS_BASE_URL": "https://events.test",
+    respx.get("https://events.test/events").side_effect = lambda request: (
+        second() if request.url.params.get("cursor") == "c2" else httpx.Response(200, json=first))
+    for name, value in {"DATABASE_URL": dsn, "EVENTS_BASE_URL": "https://events.test",
                         "EVENTS_TOKEN": "tok-bad-input-123", "ETL_PROJECT": "occ"}.items():
         monkeypatch.setenv(name, value)
-    assert etl_main(["pull", "events", "--since", "2025-03-09", "--until", "2025-03-09"]) == 1
-    assert expected in _one_line(capsys, "etl: error: ")
-    with connect(migrated_db) as conn:
+    return etl_main(["pull", "events", "--since", "2025-03-09", "--until", "2025-03-09"])
+
+
+def _only_the_first_page_kept(dsn: str) -> None:
+    with connect(dsn) as conn:
         ids = [r[0] for r in conn.execute("select event_id from public.events order by 1")]
         cursor = conn.execute("select cursor_state from public.etl_cursors where source = 'events'").fetchone()
         status = conn.execute("select status from public.etl_runs").fetchone()
-    assert ids == sorted(e["id"] for e in EVENTS["data"]) and cursor == ({"since": cursor[0]["since"],
-                                                                          "cursor": "c2"},)
+    assert ids == sorted(e["id"] for e in EVENTS["data"]) and cursor and cursor[0]["cursor"] == "c2"
     assert status == ("failed",)
 
 
+def _broken(change: Callable[[dict], object]) -> Callable[[], httpx.Response]:
+    second = _second_page(EVENTS)
+    change(second["data"][0])
+    return lambda: httpx.Response(200, json=second)
+
+
+@pytest.mark.parametrize(("second", "expected"), [
+    (_broken(lambda e: e.pop("id")), "events: page 2: a record lacks the field 'id'"),
+    (_broken(lambda e: e.update(occurred_at="yesterday-ish")),
+     "events: page 2: field occurred_at: 'yesterday-ish' is not a timestamp"),
+    (_broken(lambda e: e.update(name=None)), "events: page 2: field name: null value in column \"name\""),
+    (lambda: httpx.Response(200, text="<!doctype html><title>Maintenance</title>",
+                            headers={"Content-Type": "text/html"}),
+     "events: page 2: request failed (an HTML page came back where JSON was expected); not retried"),
+    (lambda: httpx.Response(200, content=b'{"data": [{"id": "ev-1", "na'),
+     "events: page 2: gave up after 6 attempts (last: transient: truncated or invalid JSON)"),
+], ids=["missing-field", "wrong-type", "wrong-shape", "html-page", "invalid-json"])
+@respx.mock
+def test_a_bad_page_names_source_page_and_field_and_keeps_earlier_pages(migrated_db, monkeypatch, capsys, second,
+                                                                       expected):
+    monkeypatch.setattr("random.Random.uniform", lambda _self, _a, _b: 0.0)  # retries without waiting
+    assert _pull_with_a_bad_second_page(monkeypatch, migrated_db, second) == 1
+    assert expected in _one_line(capsys, "etl: error: ")
+    _only_the_first_page_kept(migrated_db)
+
+
 def test_a_retry_after_beyond_the_budget_is_said_not_cut_short():
-    throttled = httpx.MockTransport(lambda _request: httpx.Response(429, headers={"Retry-After": "3600"}))
+    throttled = httpx.MockTransport(lambda _request: httpx.Response(429, headers={"Retry-After": "7200"}))
     client = SourceClient("source-a (Meta)", "META_ACCESS_TOKEN", sleep=lambda _s: None, transport=throttled)
-    with pytest.raises(SourceError, match=r"asks to wait 3600 s \(Retry-After\), more than the 300 s left"):
+    with pytest.raises(SourceError, match=r"asks to wait 7200 s \(HTTP 429\), more than the 3600 s left of "
+                                          "ETL_MAX_THROTTLE_WAIT"):
         client.get("https://meta.test/v25.0/act_1/insights")

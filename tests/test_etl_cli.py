@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import httpx
@@ -74,17 +75,42 @@ def test_auth_failure_exits_1_without_the_token(etl_env, capsys):
         assert conn.execute("select status from public.etl_runs").fetchone() == ("failed",)
 
 
-@respx.mock
-def test_backfill_shows_progress(etl_env, monkeypatch, capsys):
-    _serve_events()
-    for name, value in {"RUN_BACKFILL": "true", "BACKFILL_SOURCES": "events", "BACKFILL_START": "2025-03-01",
-                        "BACKFILL_END": "2025-03-09"}.items():
-        monkeypatch.setenv(name, value)
-    assert main(["backfill"]) == 0
-    captured = capsys.readouterr()
-    assert "events: 2 pages, 4 rows" in captured.err and "inserted 4" in captured.out
-
-
 def test_metrics_command(etl_env, capsys):
     assert main(["metrics", "--from", "2025-03-01", "--to", "2025-03-09"]) == 0
     assert "metrics_daily: 0 rows written for 2025-03-01..2025-03-09" in capsys.readouterr().out
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@respx.mock
+def test_a_backfill_shows_a_progress_bar_on_a_terminal(etl_env, monkeypatch, capsys):
+    """TikTok's report is read 30 days at a time: 60 days are two windows, the bar at 50 % then 100 %."""
+    for name, value in {"RUN_BACKFILL": "true", "BACKFILL_SOURCES": "source_b", "BACKFILL_START": "2025-01-09",
+                        "BACKFILL_END": "2025-03-09", "TIKTOK_BASE_URL": "https://tiktok.test",
+                        "TIKTOK_ADVERTISER_ID": "777", "TIKTOK_ACCESS_TOKEN": "tok-SECRET-987654"}.items():
+        monkeypatch.setenv(name, value)
+    respx.get("https://tiktok.test/open_api/v1.3/advertiser/info/").respond(
+        json=json.loads((FIXTURES / "tiktok/advertiser.json").read_text()))
+    one_page = json.loads((FIXTURES / "tiktok/report_page2.json").read_text())
+    one_page["data"]["page_info"]["total_page"] = 1
+    respx.get("https://tiktok.test/open_api/v1.3/report/integrated/get/").respond(json=one_page)
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert main(["backfill"]) == 0
+    frames = terminal.getvalue().split("\r")
+    assert frames[1] == f"source-b [{'#' * 15}{'-' * 15}]  50% 1 pages, 1 rows"
+    assert frames[2].startswith(f"source-b [{'#' * 30}] 100% 2 pages, 2 rows")
+    assert "source-b: api_version v1.3" in capsys.readouterr().out
+
+
+@respx.mock
+def test_without_a_terminal_no_bar_is_drawn(etl_env, monkeypatch, capsys):
+    _serve_events()
+    for name, value in {"RUN_BACKFILL": "true", "BACKFILL_SOURCES": "events", "BACKFILL_START": "2025-03-09",
+                        "BACKFILL_END": "2025-03-09"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["backfill"]) == 0
+    assert "\r" not in capsys.readouterr().err

@@ -3,13 +3,12 @@ throttling, auth failures. No socket is opened."""
 
 from __future__ import annotations
 
-import json
-from datetime import date
+from datetime import date, timedelta
 
 import httpx
 import pytest
 import respx
-from repo import REPO
+from etl_api import ENV, SECRET, graphql, payload
 
 from healstack.etl.http import SourceError
 from healstack.etl.run import run_source
@@ -19,22 +18,12 @@ from healstack.etl.sources.meta import MetaSource
 from healstack.etl.sources.shopify import ShopifySource
 from healstack.etl.sources.tiktok import TikTokSource, windows
 
-FIXTURES = REPO / "fixtures"
 WINDOW = Window(date(2025, 3, 8), date(2025, 3, 9))
-SECRET = "tok-SECRET-123456"
-
-
-def payload(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text())
 
 
 @pytest.fixture
 def env(monkeypatch):
-    for name, value in {"META_BASE_URL": "https://meta.test", "META_ACCOUNT_ID": "1234", "META_ACCESS_TOKEN": SECRET,
-                        "TIKTOK_BASE_URL": "https://tiktok.test", "TIKTOK_ADVERTISER_ID": "777",
-                        "TIKTOK_ACCESS_TOKEN": SECRET, "SHOPIFY_BASE_URL": "https://shop.test",
-                        "SHOPIFY_ACCESS_TOKEN": SECRET, "EVENTS_BASE_URL": "https://events.test",
-                        "EVENTS_TOKEN": SECRET, "ETL_PROJECT": "occ"}.items():
+    for name, value in ENV.items():
         monkeypatch.setenv(name, value)
 
 
@@ -49,8 +38,8 @@ def _rows(source) -> list[dict]:
 
 @respx.mock
 def test_meta_pages_strings_and_one_purchase_type(env, slept):
-    respx.get("https://meta.test/v21.0/act_1234").respond(json=payload("meta/account.json"))
-    insights = respx.get("https://meta.test/v21.0/act_1234/insights")
+    respx.get("https://meta.test/v27.0/act_1234").respond(json=payload("meta/account.json"))
+    insights = respx.get("https://meta.test/v27.0/act_1234/insights")
     insights.side_effect = [httpx.Response(200, json=payload("meta/insights_page1.json")),
                             httpx.Response(200, json=payload("meta/insights_page2.json"))]
     rows = _rows(MetaSource.from_env(sleep=slept.append))
@@ -65,20 +54,20 @@ def test_meta_pages_strings_and_one_purchase_type(env, slept):
 
 @respx.mock
 def test_meta_throttle_is_retried_with_backoff(env, slept):
-    respx.get("https://meta.test/v21.0/act_1234").respond(json=payload("meta/account.json"))
-    respx.get("https://meta.test/v21.0/act_1234/insights").side_effect = [
+    respx.get("https://meta.test/v27.0/act_1234").respond(json=payload("meta/account.json"))
+    respx.get("https://meta.test/v27.0/act_1234/insights").side_effect = [
         httpx.Response(400, json=payload("meta/throttle.json")),
         httpx.Response(400, json=payload("meta/throttle.json")),
         httpx.Response(200, json=payload("meta/insights_page2.json"))]
     source = MetaSource.from_env(sleep=slept.append)
     assert len(_rows(source)) == 1
-    assert [a.failure for a in source.client.attempts] == ["transient: throttled (error code 17)"] * 2
+    assert [a.failure for a in source.client.attempts] == ["transient: throttled (error code 17/2446079)"] * 2
     assert len(slept) == 2 and all(0 <= s <= 30 for s in slept)
 
 
 @respx.mock
 def test_meta_expired_token_fails_at_once_naming_the_variable(env, slept):
-    respx.get("https://meta.test/v21.0/act_1234").respond(400, json=payload("meta/auth_error.json"))
+    respx.get("https://meta.test/v27.0/act_1234").respond(400, json=payload("meta/auth_error.json"))
     with pytest.raises(SourceError) as failure:
         _rows(MetaSource.from_env(sleep=slept.append))
     assert str(failure.value) == "source-a (Meta): authentication failed (error code 190); check META_ACCESS_TOKEN"
@@ -87,16 +76,23 @@ def test_meta_expired_token_fails_at_once_naming_the_variable(env, slept):
 
 @respx.mock
 def test_meta_account_in_another_zone_is_flagged_not_shifted(env, slept):
-    respx.get("https://meta.test/v21.0/act_1234").respond(json={"timezone_name": "America/Los_Angeles",
+    respx.get("https://meta.test/v27.0/act_1234").respond(json={"timezone_name": "America/Los_Angeles",
                                                                 "currency": "USD"})
-    respx.get("https://meta.test/v21.0/act_1234/insights").respond(json=payload("meta/insights_page2.json"))
+    respx.get("https://meta.test/v27.0/act_1234/insights").respond(json=payload("meta/insights_page2.json"))
     [page] = list(MetaSource.from_env(sleep=slept.append).pages(WINDOW, None))
     assert page.rows[0]["dt"] == "2025-03-09" and page.rows[0]["account_timezone"] == "America/Los_Angeles"
     assert "reports days in America/Los_Angeles" in page.warnings[0]
 
 
+def advertiser(**info) -> None:
+    body = payload("tiktok/advertiser.json")
+    body["data"]["list"][0].update(info)
+    respx.get("https://tiktok.test/open_api/v1.3/advertiser/info/").respond(json=body)
+
+
 @respx.mock
 def test_tiktok_pages_dash_is_null_and_code_errors(env, slept):
+    advertiser()
     route = respx.get("https://tiktok.test/open_api/v1.3/report/integrated/get/")
     route.side_effect = [httpx.Response(200, json=payload("tiktok/rate_limit.json")),
                          httpx.Response(200, json=payload("tiktok/report_page1.json")),
@@ -111,8 +107,7 @@ def test_tiktok_pages_dash_is_null_and_code_errors(env, slept):
 
 @respx.mock
 def test_tiktok_revoked_token(env, slept):
-    respx.get("https://tiktok.test/open_api/v1.3/report/integrated/get/").respond(
-        json=payload("tiktok/auth_error.json"))
+    respx.get(url__startswith="https://tiktok.test/open_api/v1.3/").respond(json=payload("tiktok/auth_error.json"))
     with pytest.raises(SourceError, match="authentication failed \\(code 40105\\); check TIKTOK_ACCESS_TOKEN"):
         _rows(TikTokSource.from_env(sleep=slept.append))
 
@@ -121,31 +116,6 @@ def test_tiktok_windows_are_at_most_30_days():
     spans = list(windows(Window(date(2025, 1, 1), date(2025, 3, 1))))
     assert spans[0] == (date(2025, 1, 1), date(2025, 1, 30)) and spans[-1][1] == date(2025, 3, 1)
     assert all((end - start).days < 30 for start, end in spans)
-
-
-@respx.mock
-def test_shopify_link_pagination_money_and_retry_after(env, slept):
-    route = respx.get(url__startswith="https://shop.test/admin/api/2025-01/orders.json")
-    next_url = "https://shop.test/admin/api/2025-01/orders.json?limit=250&page_info=abc"
-    route.side_effect = [
-        httpx.Response(429, json=payload("shopify/throttled.json"), headers={"Retry-After": "2.0"}),
-        httpx.Response(200, json=payload("shopify/orders_page1.json"),
-                       headers={"Link": f'<{next_url}>; rel="next"', "X-Shopify-Shop-Api-Call-Limit": "39/40"}),
-        httpx.Response(200, json=payload("shopify/orders_page2.json"),
-                       headers={"X-Shopify-Shop-Api-Call-Limit": "2/40"})]
-    rows = _rows(ShopifySource.from_env(sleep=slept.append))
-    assert [r["order_id"] for r in rows] == [5001, 5002, 5003]
-    assert slept == [2.0, 1.0]  # Retry-After honoured, then paced on a nearly full bucket
-    assert str(route.calls[2].request.url) == next_url
-    assert route.calls[1].request.headers["X-Shopify-Access-Token"] == SECRET
-    assert rows[1]["total_refunded"] == "10.00" and rows[1]["total_price"] == "60.00"
-
-
-@respx.mock
-def test_shopify_bad_token(env, slept):
-    respx.get(url__startswith="https://shop.test/").respond(401, json=payload("shopify/auth_error.json"))
-    with pytest.raises(SourceError, match="shopify: authentication failed \\(HTTP 401\\); check SHOPIFY_ACCESS_TOKEN"):
-        _rows(ShopifySource.from_env(sleep=slept.append))
 
 
 @respx.mock
@@ -175,16 +145,16 @@ def test_metrics_from_fixture_pulls_match_hand_computed_days(env, slept, migrate
     zero_day = payload("meta/insights_page2.json")
     zero_day["data"].append({"campaign_id": "c-100", "date_start": "2025-03-10", "date_stop": "2025-03-10",
                              "spend": "0", "impressions": "0", "clicks": "0"})
-    respx.get("https://meta.test/v21.0/act_1234").respond(json=payload("meta/account.json"))
-    respx.get("https://meta.test/v21.0/act_1234/insights").side_effect = [
+    respx.get("https://meta.test/v27.0/act_1234").respond(json=payload("meta/account.json"))
+    respx.get("https://meta.test/v27.0/act_1234/insights").side_effect = [
         httpx.Response(200, json=payload("meta/insights_page1.json")), httpx.Response(200, json=zero_day)]
+    advertiser()
     respx.get("https://tiktok.test/open_api/v1.3/report/integrated/get/").side_effect = [
         httpx.Response(200, json=payload("tiktok/report_page1.json")),
         httpx.Response(200, json=payload("tiktok/report_page2.json"))]
-    next_url = "https://shop.test/admin/api/2025-01/orders.json?limit=250&page_info=abc"
-    respx.get(url__startswith="https://shop.test/admin/api/2025-01/orders.json").side_effect = [
-        httpx.Response(200, json=payload("shopify/orders_page1.json"), headers={"Link": f'<{next_url}>; rel="next"'}),
-        httpx.Response(200, json=payload("shopify/orders_page2.json"))]
+    respx.post("https://shop.test/admin/api/2026-10/graphql.json").mock(side_effect=graphql([
+        httpx.Response(200, json=payload("shopify/orders_page1.json")),
+        httpx.Response(200, json=payload("shopify/orders_page2.json"))]))
     window = Window(date(2025, 3, 8), date(2025, 3, 10))
     for source in (MetaSource, TikTokSource, ShopifySource):
         run_source(migrated_db, source.from_env(sleep=slept.append), window)
@@ -204,3 +174,25 @@ def test_metrics_from_fixture_pulls_match_hand_computed_days(env, slept, migrate
                         " where project = 'occ' and platform = 'meta' order by day").fetchall()
     assert meta == [("2025-03-08", "120.5000", "3.9834"), ("2025-03-09", "99.9900", "3.3003"),
                     ("2025-03-10", "0.0000", None)]
+
+
+@respx.mock
+def test_events_cursor_moves_forward_with_an_overlap_and_the_window_end_holds(env, slept, migrated_db, conn):
+    """The first run reads the window from its start; the next one from its newest event less ten minutes
+    (not from the first run's start again); an event at or after the window's end waits for its own run."""
+    late = {"data": [{"id": "ev-9", "name": "page_view", "user_id": None, "occurred_at": "2025-03-10T05:00:00Z",
+                      "properties": {}}], "next_cursor": None}
+    route = respx.get("https://events.test/events")
+    route.side_effect = [httpx.Response(200, json=payload("events/page1.json")),
+                         httpx.Response(200, json={**payload("events/page2.json"), "data": [
+                             *payload("events/page2.json")["data"], *late["data"]]}),
+                         httpx.Response(200, json={"data": [], "next_cursor": None})]
+    window = Window(date(2025, 3, 9), date(2025, 3, 9))
+    run_source(migrated_db, EventsSource.from_env(sleep=slept.append), window)
+    run_source(migrated_db, EventsSource.from_env(sleep=slept.append), window)
+    first, _, again = (call.request.url.params for call in route.calls)
+    assert first["since"] == "2025-03-09T00:00:00-05:00" and first["until"] == "2025-03-10T00:00:00-04:00"
+    newest = conn.execute("select max(occurred_at) from public.events").fetchone()[0]
+    assert again["since"] == (newest - timedelta(minutes=10)).isoformat() and "cursor" not in again
+    ids = [r[0] for r in conn.execute("select event_id from public.events order by 1")]
+    assert ids == ["ev-1", "ev-2", "ev-3", "ev-4"]  # ev-9 (01:00 on the 10th in Toronto, DST begun) is the next day's

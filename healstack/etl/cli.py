@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from healstack.config import Settings
@@ -51,18 +51,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _bar(name: str) -> Callable[[Counts], None]:
+def _bar(name: str, stream: TextIO) -> Callable[[Counts], None]:
+    """A progress bar on a terminal: the share of the window read (where the source knows it), pages, rows."""
     def show(counts: Counts) -> None:
-        print(f"\r{name}: {counts.pages} pages, {counts.fetched} rows", end="", file=sys.stderr, flush=True)
+        done = counts.progress
+        bar = "" if done is None else f" [{'#' * round(done * 30):-<30}] {done:4.0%}"
+        stream.write(f"\r{name}{bar} {counts.pages} pages, {counts.fetched:,} rows")
+        stream.flush()
     return show
 
 
 def _pull(dsn: str, names: list[str], window: Window, dry_run: bool, progress: bool, pooler: str | None) -> None:
+    progress = progress and sys.stderr.isatty()  # a log file gets the summary lines, not carriage returns
     for name in names:
         source = SOURCES[name]()
         try:
-            result = run_source(dsn, source, window, dry_run=dry_run, progress=_bar(name) if progress else None,
-                                pooler=pooler)
+            result = run_source(dsn, source, window, dry_run=dry_run,
+                                progress=_bar(name, sys.stderr) if progress else None, pooler=pooler)
         finally:
             source.client.close()
         if progress:
@@ -77,6 +82,8 @@ def _pull(dsn: str, names: list[str], window: Window, dry_run: bool, progress: b
             print(f"warning: {warning}")
         for note in result.notes:
             print(f"note: {note}")
+        if result.facts:
+            print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in result.facts.items()))
 
 
 @dataclass(frozen=True)

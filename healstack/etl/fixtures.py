@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from healstack.etl.http import SourceClient, http_status_failure
-from healstack.etl.sources import TORONTO
+from healstack.etl.sources import TORONTO, meta_api, shopify_graphql
 from healstack.etl.sources.events import EventsConfig, EventsSource
 from healstack.etl.sources.meta import MetaConfig, MetaSource
-from healstack.etl.sources.meta import classify as meta_classify
 from healstack.etl.sources.shopify import ShopifyConfig, ShopifySource
 from healstack.etl.sources.tiktok import TikTokConfig, TikTokSource
 from healstack.etl.sources.tiktok import classify as tiktok_classify
@@ -63,24 +62,25 @@ def _route(name: str, request: httpx.Request, recording: Recording) -> httpx.Res
                                                            else "insights_page1.json"))
         return httpx.Response(200, json=recording.page("account.json"))
     if name == "source-b":
+        if path.endswith("/advertiser/info/"):
+            return httpx.Response(200, json=recording.page("advertiser.json"))
         return httpx.Response(200, json=recording.page(f"report_page{params.get('page', '1')}.json"))
-    if params.get("page_info"):
-        return httpx.Response(200, json=recording.page("orders_page2.json"))
-    following = f'<{request.url.copy_with(params={"page_info": "p2"})}>; rel="next"'
-    return httpx.Response(200, json=recording.page("orders_page1.json"), headers={"Link": following})
+    after = json.loads(request.content or b"{}").get("variables", {}).get("after")
+    return httpx.Response(200, json=recording.page("orders_page2.json" if after else "orders_page1.json"))
 
 
 def stand_in(name: str, directory: Path, project: str, now: datetime) -> Any:
     """The source ``name`` reading its recorded pages in ``directory`` instead of its API."""
     recording = Recording(directory, now.replace(microsecond=0))
-    classify = {"source-a": meta_classify, "source-b": tiktok_classify}.get(name, http_status_failure)
+    classify = {"source-a": meta_api.classify, "source-b": tiktok_classify, "shopify": shopify_graphql.classify}.get(
+        name, http_status_failure)
     client = SourceClient(f"{name} (fixture-served)", "(fixtures)", classify, sleep=lambda _s: None,
                           transport=httpx.MockTransport(lambda request: _route(name, request, recording)))
     base = BASE.format(name=name)
     if name == "events":
         return EventsSource(EventsConfig(base, "fixture", project), client)
     if name == "source-a":
-        return MetaSource(MetaConfig(base, "21.0", "1234", "fixture", project, "omni_purchase"), client)
+        return MetaSource(MetaConfig(base, meta_api.DEFAULT_VERSION, "1234", "fixture", project), client)
     if name == "source-b":
         return TikTokSource(TikTokConfig(base, "777", "fixture", project), client)
-    return ShopifySource(ShopifyConfig(base, "2025-01", "fixture", project, base.split("//", 1)[1]), client)
+    return ShopifySource(ShopifyConfig(base, "2026-10", "fixture", project, base.split("//", 1)[1]), client)

@@ -1,5 +1,7 @@
 """One HTTP client for every source: timeouts, retries on transient failures only, exponential backoff
-with full jitter, Retry-After honoured, bounded attempts and total time. Auth failures never retry."""
+with full jitter, bounded attempts and total time. A wait the server asks for (Retry-After, or an API's own
+hint such as Meta's time to regain access) is honoured whole, up to its own cap. Auth failures never retry;
+an HTML page where JSON was expected is not retried either (a login or maintenance page is not transient)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ class Failure(Enum):
     TRANSIENT = "transient"
     AUTH = "auth"
     FATAL = "fatal"
+    TOO_LARGE = "too large"  # the API asks for a smaller request (a shorter date range); the source splits it
 
 
 class SourceError(HealstackError):
@@ -29,25 +32,36 @@ class SourceError(HealstackError):
     exit_code = 1
 
 
+class RequestTooLarge(SourceError):
+    """The API refused the request's size; the caller may split it and ask again."""
+
+
 @dataclass
 class RetryPolicy:
     attempts: int = 6
     base_s: float = 0.5
     cap_s: float = 30.0    # our own backoff's longest wait; a server's Retry-After is honoured beyond it
     total_s: float = 300.0  # the budget of waiting per request (ETL_RETRY_BUDGET seconds)
+    # waits a throttled API names itself (Meta's estimated_time_to_regain_access is in minutes, up to an
+    # hour): honoured up to ETL_MAX_THROTTLE_WAIT seconds per request, then the run ends saying when to retry
+    throttle_s: float = 3600.0
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
-        raw = os.environ.get("ETL_RETRY_BUDGET", "").strip()
-        if not raw:
-            return cls()
-        try:
-            budget = float(raw)
-        except ValueError:
-            budget = -1
-        if budget <= 0:
-            raise ConfigError(f"ETL_RETRY_BUDGET={raw!r} is not a number of seconds greater than 0")
-        return cls(total_s=budget)
+        return cls(total_s=_seconds("ETL_RETRY_BUDGET", 300.0), throttle_s=_seconds("ETL_MAX_THROTTLE_WAIT", 3600.0))
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds greater than 0")
+    return value
 
 
 @dataclass
@@ -61,6 +75,20 @@ class Attempt:
 
 
 Classifier = Callable[[httpx.Response], tuple[Failure, str]]
+WaitHint = Callable[[httpx.Response], float | None]
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The standard hint: Retry-After in seconds (an HTTP date is rare from APIs, and read as no hint)."""
+    try:
+        return max(float(response.headers.get("Retry-After", "")), 0.0)
+    except ValueError:
+        return None
+
+
+def _is_html(response: httpx.Response) -> bool:
+    kind = response.headers.get("Content-Type", "")
+    return "html" in kind or response.content.lstrip()[:1] == b"<"
 
 
 def http_status_failure(response: httpx.Response) -> tuple[Failure, str]:
@@ -82,6 +110,7 @@ class SourceClient:
     source: str
     token_env: str
     classify: Classifier = http_status_failure
+    wait_hint: WaitHint = retry_after
     policy: RetryPolicy = field(default_factory=RetryPolicy.from_env)
     transport: httpx.BaseTransport | None = None
     sleep: Callable[[float], None] = time.sleep
@@ -95,50 +124,66 @@ class SourceClient:
     def close(self) -> None:
         self._client.close()
 
-    def _backoff(self, attempt: int, retry_after: str | None) -> tuple[float, bool]:
-        """(seconds to wait, whether the server asked for them): Retry-After is honoured whole, within the budget."""
-        if retry_after:
-            try:
-                return max(float(retry_after), 0.0), True
-            except ValueError:
-                pass
-        return self.rng.uniform(0, min(self.policy.cap_s, self.policy.base_s * 2 ** attempt)), False
-
-    def get(self, url: str, params: dict[str, Any] | None = None,
-            headers: dict[str, str] | None = None) -> tuple[httpx.Response, Any]:
-        """The response and its decoded JSON, after retrying transient failures."""
-        waited = 0.0
-        first = len(self.attempts)
-        for attempt in range(self.policy.attempts):
+    def request(self, method: str, url: str, params: dict[str, Any] | None = None,
+                headers: dict[str, str] | None = None, *, decode: bool = True,
+                **body: Any) -> tuple[httpx.Response, Any]:
+        """The response and its decoded JSON (its text with ``decode=False``), after retrying transient failures."""
+        waited = throttled = 0.0
+        first, attempt = len(self.attempts), 0
+        while True:
             status: int | None = None
-            retry_after: str | None = None
+            hint: float | None = None
             try:
-                response = self._client.get(url, params=params, headers=headers)
+                response = self._client.request(method, url, params=params, headers=headers, **body)
                 status = response.status_code
                 failure, detail = self.classify(response)
-                retry_after = response.headers.get("Retry-After")
+                hint = self.wait_hint(response)
+                if failure is Failure.NONE and not decode:
+                    return response, response.text
                 if failure is Failure.NONE:
-                    try:
-                        return response, response.json()
-                    except ValueError:
-                        failure, detail = Failure.TRANSIENT, "truncated or invalid JSON"
+                    if _is_html(response):
+                        failure, detail = Failure.FATAL, "an HTML page came back where JSON was expected"
+                    else:
+                        try:
+                            return response, response.json()
+                        except ValueError:
+                            failure, detail = Failure.TRANSIENT, "truncated or invalid JSON"
             except (httpx.TimeoutException, httpx.TransportError) as e:
                 failure, detail = Failure.TRANSIENT, type(e).__name__
-            if failure is Failure.AUTH:
-                self.attempts.append(Attempt(url, status, f"auth: {detail}", 0.0))
-                raise SourceError(f"{self.source}: authentication failed ({detail}); check {self.token_env}")
-            if failure is Failure.FATAL:
-                self.attempts.append(Attempt(url, status, f"fatal: {detail}", 0.0))
-                raise SourceError(f"{self.source}: request failed ({detail}); not retried")
-            wait, asked = self._backoff(attempt, retry_after)
+            if failure is not Failure.TRANSIENT:
+                self.attempts.append(Attempt(url, status, f"{failure.value}: {detail}", 0.0))
+                raise self._final(failure, detail)
+            if hint:  # the server's own wait does not use up an attempt: its cap bounds it
+                self.attempts.append(Attempt(url, status, f"transient: {detail}", hint))
+                if throttled + hint > self.policy.throttle_s:
+                    raise SourceError(
+                        f"{self.source}: the server asks to wait {hint:.0f} s ({detail}), more than the "
+                        f"{self.policy.throttle_s - throttled:.0f} s left of ETL_MAX_THROTTLE_WAIT; run again later "
+                        "or raise ETL_MAX_THROTTLE_WAIT")
+                self.sleep(hint)
+                throttled += hint
+                continue
+            wait = self.rng.uniform(0, min(self.policy.cap_s, self.policy.base_s * 2 ** attempt))
             self.attempts.append(Attempt(url, status, f"transient: {detail}", wait))
-            if asked and waited + wait > self.policy.total_s:
-                raise SourceError(f"{self.source}: the server asks to wait {wait:.0f} s (Retry-After), more than the "
-                                  f"{self.policy.total_s - waited:.0f} s left of the retry budget; run again later "
-                                  "or raise ETL_RETRY_BUDGET")
-            if attempt + 1 == self.policy.attempts or waited + wait > self.policy.total_s:
+            attempt += 1
+            if attempt == self.policy.attempts or waited + wait > self.policy.total_s:
                 break
             self.sleep(wait)
             waited += wait
         raise SourceError(f"{self.source}: gave up after {len(self.attempts) - first} attempts "
                           f"(last: {self.attempts[-1].failure})")
+
+    def _final(self, failure: Failure, detail: str) -> SourceError:
+        if failure is Failure.AUTH:
+            return SourceError(f"{self.source}: authentication failed ({detail}); check {self.token_env}")
+        if failure is Failure.TOO_LARGE:
+            return RequestTooLarge(f"{self.source}: the request is too large ({detail})")
+        return SourceError(f"{self.source}: request failed ({detail}); not retried")
+
+    def get(self, url: str, params: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> tuple[httpx.Response, Any]:
+        return self.request("GET", url, params, headers)
+
+    def post(self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+             **body: Any) -> tuple[httpx.Response, Any]:
+        return self.request("POST", url, params, headers, **body)

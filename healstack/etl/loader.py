@@ -67,6 +67,7 @@ class Counts:
     unchanged: int = 0
     pages: int = 0
     warnings: list[str] = field(default_factory=list)
+    progress: float | None = None  # the share of the window read, where the source knows it
 
     def add(self, inserted: int, updated: int, unchanged: int) -> None:
         self.inserted += inserted

@@ -56,7 +56,8 @@ def pull(ctx: Context, embedded: bool, environ: Mapping[str, str] | None = None)
     for item in pullable(ctx.settings, embedded, environ):
         message, result = pull_one(ctx, item)
         evidence = {"source": item.source.name, "fixture_served": item.stand_in,
-                    "fixtures": str(item.source.fixtures) if item.stand_in else None}
+                    "fixtures": str(item.source.fixtures) if item.stand_in else None,
+                    **(result.facts if result is not None else {})}
         outcome = Outcome.PASSED if result is not None else Outcome.FAILED
         results.append(CheckResult("HS700", outcome, item.label, message, evidence))
     return results

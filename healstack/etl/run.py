@@ -15,7 +15,7 @@ from healstack.db import connect
 from healstack.etl.http import SourceError
 from healstack.etl.loader import SPECS, Counts, Loader, load_cursor, lock_source, save_cursor
 from healstack.etl.metrics import drain, interrupt_stale
-from healstack.etl.sources import Page, Source, Window
+from healstack.etl.sources import BadRecord, Page, Source, Window
 from healstack.pooler import refuse_transaction_pooler
 from healstack.redact import redact
 
@@ -32,6 +32,7 @@ class RunResult:
     failed_attempts: int = 0
     metrics_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)  # what the source says about how it read (version, ...)
 
 
 def run_source(dsn: str, source: Source, window: Window, *, dry_run: bool = False,
@@ -74,6 +75,7 @@ def run_source(dsn: str, source: Source, window: Window, *, dry_run: bool = Fals
                 counts.pages += 1
                 counts.fetched += len(page.rows)
                 counts.warnings += [w for w in page.warnings if w not in counts.warnings]
+                counts.progress = page.progress
                 try:
                     with conn.transaction(force_rollback=dry_run):
                         inserted, updated, unchanged = (loader.load(page.rows, dry_run=dry_run) if page.rows
@@ -98,6 +100,7 @@ def run_source(dsn: str, source: Source, window: Window, *, dry_run: bool = Fals
                 loader.close()
         _finish(conn, run_id, source, counts, started, "succeeded", None)
         result.failed_attempts = len(source.client.attempts)
+        result.facts = dict(getattr(source, "facts", {}))
         return result
 
 
@@ -112,6 +115,14 @@ def checked_pages(source: Source, window: Window, cursor: dict[str, Any] | None)
             page = next(pages)
         except StopIteration:
             return
+        except SourceError as e:  # the request for a later page failed: say which, and that the rest is kept
+            if number == 1:
+                raise
+            head, _, tail = str(e).partition(": ")
+            raise SourceError(f"{head}: page {number}: {tail}; earlier pages and their cursor are kept") from None
+        except BadRecord as e:
+            raise SourceError(f"{source.name}: page {number}: {e}; nothing of this page was written, earlier pages "
+                              "and their cursor are kept") from None
         except KeyError as e:
             raise SourceError(f"{source.name}: page {number}: a record lacks the field {e}; nothing of this page "
                               "was written, earlier pages and their cursor are kept") from None
@@ -124,7 +135,8 @@ def checked_pages(source: Source, window: Window, cursor: dict[str, Any] | None)
 def payload_error(source: str, page: int, error: psycopg.Error) -> SourceError:
     """A value the database refused (COPY names the column in its context line), as one line."""
     context = error.diag.context or ""
-    column = context.split("column ", 1)[1].split(":", 1)[0] if "column " in context else None
+    column = error.diag.column_name or (context.split("column ", 1)[1].split(":", 1)[0] if "column " in context
+                                        else None)
     where = f"field {column}" if column else "a row"
     return SourceError(f"{source}: page {page}: {where}: {error.diag.message_primary or error}; nothing of this "
                        "page was written, earlier pages and their cursor are kept")

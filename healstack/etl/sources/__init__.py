@@ -14,6 +14,10 @@ from healstack.etl.http import Attempt
 TORONTO = "America/Toronto"
 
 
+class BadRecord(ValueError):
+    """A record the source cannot turn into a row; the message names the field."""
+
+
 @dataclass(frozen=True)
 class Page:
     """Rows ready for the target table, and the cursor to save once they are loaded."""
@@ -21,6 +25,7 @@ class Page:
     rows: list[dict[str, Any]]
     cursor: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    progress: float | None = None  # the share of the run's window read so far, where the source knows it
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,31 @@
-"""Product events from the events API: `GET /events?since=...&cursor=...` -> {data, next_cursor}."""
+"""Product events from the stack's events API: `GET /events?since=...&until=...&cursor=...` ->
+{data, next_cursor} (the contract is in the README). A run reads from where the last one's newest event was
+(less an overlap, for events that arrive late), not from the first run's start, so its cost does not grow with
+history; events at or after the window's end are left for the run that covers them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from healstack.etl.http import SourceClient
-from healstack.etl.sources import TORONTO, Page, Window, env
+from healstack.etl.sources import TORONTO, BadRecord, Page, Window, env
+
+OVERLAP = timedelta(minutes=10)  # events stamped before the newest one seen but delivered after it
+
+
+def _stamp(event: dict[str, Any]) -> datetime:
+    value = event["occurred_at"]
+    try:
+        stamp = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise BadRecord(f"field occurred_at: {str(value)[:40]!r} is not a timestamp") from None
+    if stamp.tzinfo is None:
+        raise BadRecord(f"field occurred_at: {value!r} has no time zone")
+    return stamp
 
 
 @dataclass(frozen=True)
@@ -36,16 +52,34 @@ class EventsSource:
         return cls(EventsConfig.from_env(), SourceClient("events", "EVENTS_TOKEN", **client_options))
 
     def pages(self, window: Window, cursor: dict[str, Any] | None) -> Iterator[Page]:
-        since = (cursor or {}).get("since") or datetime.combine(window.since, time.min, ZoneInfo(TORONTO)).isoformat()
-        next_cursor = (cursor or {}).get("cursor")
+        zone = ZoneInfo(TORONTO)
+        start = datetime.combine(window.since, time.min, zone)
+        until = datetime.combine(window.until + timedelta(days=1), time.min, zone)
+        saved = cursor or {}
+        newest = datetime.fromisoformat(saved["newest"]) if saved.get("newest") else None
+        if saved.get("cursor") and saved.get("since"):   # a run stopped between pages: go on where it stopped
+            since = datetime.fromisoformat(saved["since"])
+        elif newest is not None and start <= newest - OVERLAP < until:
+            since = newest - OVERLAP                     # the window's part already read is not read again
+        else:
+            since = start
+        next_cursor = saved.get("cursor") if saved.get("since") else None
         while True:
-            params = {"since": since, **({"cursor": next_cursor} if next_cursor else {})}
+            params = {"since": since.isoformat(), "until": until.isoformat(),
+                      **({"cursor": next_cursor} if next_cursor else {})}
             _, body = self.client.get(f"{self.config.base_url}/events", params=params,
                                       headers={"Authorization": f"Bearer {self.config.token}"})
-            rows = [{"project": self.config.project, "event_id": str(e["id"]), "name": e["name"],
-                     "user_id": e.get("user_id"), "occurred_at": e["occurred_at"],
-                     "properties": e.get("properties") or {}, "source": "events_api"} for e in body.get("data", [])]
+            rows = []
+            for e in body.get("data", []):
+                stamp = _stamp(e)
+                if stamp >= until:
+                    continue  # the API may not honour until: the window's end is ours to keep
+                newest = stamp if newest is None else max(newest, stamp)
+                rows.append({"project": self.config.project, "event_id": str(e["id"]), "name": e["name"],
+                             "user_id": e.get("user_id"), "occurred_at": e["occurred_at"],
+                             "properties": e.get("properties") or {}, "source": "events_api"})
             next_cursor = body.get("next_cursor")
-            yield Page(rows, {"since": since, "cursor": next_cursor})
+            yield Page(rows, {"since": since.isoformat(), "cursor": next_cursor,
+                              "newest": newest.isoformat() if newest else None})
             if not next_cursor:
                 return

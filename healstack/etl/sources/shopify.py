@@ -1,50 +1,88 @@
-"""Shopify orders, incremental on updated_at with an overlap, paged by the Link header."""
+"""Shopify orders from the GraphQL Admin API, incremental on updated_at with an overlap: paged by cursor
+under the cost-based throttle for recent days, as a bulk operation for a backfill.
+
+The token is a static Admin API token (SHOPIFY_ACCESS_TOKEN) or, as a store's own app gets it since custom apps
+can no longer be created in the admin (January 2026), the client-credentials grant (SHOPIFY_CLIENT_ID and
+SHOPIFY_CLIENT_SECRET): a token valid for about a day, fetched again before it runs out."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
+from datetime import time as day_start
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
-
-from healstack.etl.http import SourceClient
+from healstack.errors import ConfigError
+from healstack.etl.http import SourceClient, SourceError
 from healstack.etl.sources import TORONTO, Page, Window, env
+from healstack.etl.sources import shopify_graphql as gql
 
 OVERLAP = timedelta(minutes=10)  # orders updated while the last run paged are pulled again
-_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
-PACE_ABOVE = 0.8  # of the call limit bucket
-
-
-def next_link(response: httpx.Response) -> str | None:
-    match = _NEXT.search(response.headers.get("Link", ""))
-    return match.group(1) if match else None
+PAGE_SIZE = 25                   # 25 orders of 50 line items stay under the 1,000-point single query limit
+RECENT_DAYS = 60                 # older orders need the read_all_orders scope
+BULK_POLL_S, BULK_WAIT_S = (2.0, 30.0), 3 * 3600.0
+REFRESH_BEFORE = 300.0           # fetch a new client-credentials token this many seconds before it expires
 
 
 @dataclass(frozen=True)
 class ShopifyConfig:
     base_url: str
     version: str
-    token: str
+    token: str | None
     project: str
     shop_domain: str
+    client_id: str | None = None
+    client_secret: str | None = None
+    bulk_after_days: int = 31
 
     @classmethod
     def from_env(cls) -> ShopifyConfig:
         store = env("SHOPIFY_STORE", required=False)
         base = env("SHOPIFY_BASE_URL", f"https://{store}.myshopify.com" if store else None).rstrip("/")
-        return cls(base_url=base, version=env("SHOPIFY_API_VERSION", "2025-01"), token=env("SHOPIFY_ACCESS_TOKEN"),
-                   project=env("ETL_PROJECT", "default"), shop_domain=base.split("//", 1)[-1])
+        token = env("SHOPIFY_ACCESS_TOKEN", required=False) or None
+        client_id = env("SHOPIFY_CLIENT_ID", required=False) or None
+        secret = env("SHOPIFY_CLIENT_SECRET", required=False) or None
+        if not token and not (client_id and secret):
+            raise ConfigError("SHOPIFY_ACCESS_TOKEN is not set, nor SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET")
+        days = env("SHOPIFY_BULK_AFTER_DAYS", "31")
+        if not days.isdigit() or int(days) < 1:
+            raise ConfigError(f"SHOPIFY_BULK_AFTER_DAYS={days!r} is not a number of days above 0")
+        return cls(base_url=base, version=env("SHOPIFY_API_VERSION", "2026-10"), token=token,
+                   project=env("ETL_PROJECT", "default"), shop_domain=base.split("//", 1)[-1], client_id=client_id,
+                   client_secret=secret, bulk_after_days=int(days))
 
 
-def _refunded(order: dict[str, Any]) -> str:
-    total = sum((Decimal(str(t.get("amount", "0"))) for refund in order.get("refunds", [])
-                 for t in refund.get("transactions", []) if t.get("kind") == "refund"), Decimal(0))
-    return str(total)
+class Token:
+    """The Admin API token: the static one, or a client-credentials grant refreshed before it expires."""
+
+    def __init__(self, config: ShopifyConfig, client: SourceClient, clock: Callable[[], float] = time.monotonic):
+        self.config, self.client, self.clock = config, client, clock
+        self.value, self.expires, self.scopes = config.token, float("inf"), None if config.token else set[str]()
+
+    def __call__(self) -> str:
+        if self.config.token:
+            return self.config.token
+        if self.value is None or self.clock() > self.expires - REFRESH_BEFORE:
+            try:
+                _, body = self.client.post(f"{self.config.base_url}/admin/oauth/access_token", data={
+                    "grant_type": "client_credentials", "client_id": self.config.client_id,
+                    "client_secret": self.config.client_secret})
+            except SourceError as e:
+                if "gave up" in str(e):
+                    raise
+                raise SourceError("shopify: the client-credentials grant was refused; check SHOPIFY_CLIENT_ID and "
+                                  "SHOPIFY_CLIENT_SECRET, and that the app is installed on this store") from None
+            if not isinstance(body, dict) or not body.get("access_token"):
+                raise SourceError("shopify: the client-credentials grant returned no access token; check "
+                                  "SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET")
+            self.value = str(body["access_token"])
+            self.expires = self.clock() + float(body.get("expires_in") or 86399)
+            self.scopes = {s.strip() for s in str(body.get("scope", "")).split(",") if s.strip()}
+        assert self.value is not None
+        return self.value
 
 
 class ShopifySource:
@@ -53,45 +91,91 @@ class ShopifySource:
 
     def __init__(self, config: ShopifyConfig, client: SourceClient) -> None:
         self.config, self.client = config, client
+        self.token = Token(config, client)
+        self.facts: dict[str, Any] = {"api": f"GraphQL Admin API {config.version}",
+                                      "auth": "static token" if config.token else "client credentials"}
 
     @classmethod
     def from_env(cls, **client_options: Any) -> ShopifySource:
-        return cls(ShopifyConfig.from_env(), SourceClient("shopify", "SHOPIFY_ACCESS_TOKEN", **client_options))
+        config = ShopifyConfig.from_env()
+        variable = "SHOPIFY_ACCESS_TOKEN" if config.token else "SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET"
+        return cls(config, SourceClient("shopify", variable, gql.classify, gql.wait_hint, **client_options))
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response, body = self.client.post(f"{self.config.base_url}/admin/api/{self.config.version}/graphql.json",
+                                          headers={"X-Shopify-Access-Token": self.token()},
+                                          json={"query": query, "variables": variables or {}})
+        pause = gql.pause_before_next(response)
+        if pause:
+            self.client.sleep(pause)  # let the bucket refill rather than be throttled on the next page
+        return body.get("data") or {}
+
+    def _check_scope(self, since: datetime, now: datetime) -> None:
+        """Orders older than 60 days are invisible without read_all_orders: say so instead of returning less."""
+        if since >= now - timedelta(days=RECENT_DAYS):
+            return
+        scopes = self.token.scopes
+        if scopes is None or not scopes:
+            self.token()
+            scopes = self.token.scopes or {s["handle"] for s in self.graphql(gql.SCOPES).get(
+                "currentAppInstallation", {}).get("accessScopes", [])}
+        if "read_all_orders" not in scopes:
+            raise SourceError(f"shopify: orders before {(now - timedelta(days=RECENT_DAYS)).date()} need the "
+                              "read_all_orders scope, which this app's token lacks; grant it, or start the window "
+                              "within the last 60 days")
 
     def pages(self, window: Window, cursor: dict[str, Any] | None) -> Iterator[Page]:
         zone = ZoneInfo(TORONTO)
-        since = datetime.combine(window.since, time.min, zone)
+        since = datetime.combine(window.since, day_start.min, zone)
         if cursor and cursor.get("updated_at_max"):
             since = datetime.fromisoformat(cursor["updated_at_max"]) - OVERLAP
-        until = datetime.combine(window.until + timedelta(days=1), time.min, zone)
-        url: str | None = f"{self.config.base_url}/admin/api/{self.config.version}/orders.json"
-        params: dict[str, Any] | None = {"status": "any", "updated_at_min": since.isoformat(),
-                                         "updated_at_max": until.isoformat(), "limit": 250}
-        headers = {"X-Shopify-Access-Token": self.config.token}
+        until = datetime.combine(window.until + timedelta(days=1), day_start.min, zone)
+        self._check_scope(since, datetime.now(UTC))
+        search = f"updated_at:>='{since.isoformat()}' AND updated_at:<'{until.isoformat()}'"
+        if (until - since).days > self.config.bulk_after_days:
+            yield from self._bulk(search, since)
+            return
+        after, newest = None, since
+        while True:
+            data = self.graphql(gql.ORDERS_PAGE, {"first": PAGE_SIZE, "after": after, "query": search})
+            orders = data.get("orders") or {}
+            nodes = list(orders.get("nodes") or [])
+            rows = [gql.row(node, self.config.project, self.config.shop_domain) for node in nodes]
+            warnings = [f"shopify: order {node.get('name')} has more than {gql.LINE_ITEMS} line items; the first "
+                        f"{gql.LINE_ITEMS} are stored (a backfill reads them all)" for node in nodes
+                        if ((node.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage")]
+            newest = max([newest, *(datetime.fromisoformat(r["source_updated_at"]) for r in rows)])
+            info = orders.get("pageInfo") or {}
+            after = info.get("endCursor") if info.get("hasNextPage") else None
+            yield Page(rows, {"updated_at_max": newest.isoformat(), "after": after}, warnings)
+            if not after:
+                return
+
+    def _bulk(self, search: str, since: datetime) -> Iterator[Page]:
+        """A bulk operation over the range: run it, poll it, read its JSONL, yield its orders in pages."""
+        started = self.graphql(gql.RUN_BULK, {"query": gql.bulk_query(search)}).get("bulkOperationRunQuery") or {}
+        problems = started.get("userErrors") or []
+        operation = started.get("bulkOperation") or {}
+        if problems or not operation.get("id"):
+            raise SourceError("shopify: the bulk operation was refused: " + "; ".join(
+                str(p.get("message")) for p in problems) if problems else "shopify: no bulk operation was started")
+        waited, pause = 0.0, BULK_POLL_S[0]
+        while operation.get("status") != "COMPLETED":
+            if operation.get("status") in ("FAILED", "CANCELED", "EXPIRED"):
+                raise SourceError(f"shopify: the bulk operation ended {operation.get('status')} "
+                                  f"({operation.get('errorCode') or 'no error code'}); run the backfill again")
+            if waited >= BULK_WAIT_S:
+                raise SourceError(f"shopify: the bulk operation is still {operation.get('status')} after "
+                                  f"{waited:.0f} s; run the backfill again later")
+            self.client.sleep(pause)
+            waited, pause = waited + pause, min(pause * 2, BULK_POLL_S[1])
+            operation = self.graphql(gql.POLL_BULK, {"id": operation["id"]}).get("node") or {}
+        url = operation.get("url")  # none when the range holds no order
+        lines = self.client.request("GET", url, decode=False)[1].splitlines() if url else []
+        orders = gql.bulk_orders(lines)
         newest = since
-        while url:
-            response, body = self.client.get(url, params=params, headers=headers)
-            rows = [self._row(order) for order in body.get("orders", [])]
-            for row in rows:
-                newest = max(newest, datetime.fromisoformat(row["source_updated_at"]))
-            url, params = next_link(response), None  # the next link carries every parameter
-            yield Page(rows, {"updated_at_max": newest.isoformat(), "page_info": url})
-            self._pace(response)
-
-    def _pace(self, response: httpx.Response) -> None:
-        """Slow down when the leaky bucket is nearly full (X-Shopify-Shop-Api-Call-Limit: used/size)."""
-        used, _, size = response.headers.get("X-Shopify-Shop-Api-Call-Limit", "0/1").partition("/")
-        if size.isdigit() and used.isdigit() and int(used) / int(size) > PACE_ABOVE:
-            self.client.sleep(1.0)
-
-    def _row(self, order: dict[str, Any]) -> dict[str, Any]:
-        customer = order.get("customer") or {}
-        return {"project": self.config.project, "shop_domain": self.config.shop_domain, "order_id": order["id"],
-                "order_name": order.get("name"), "placed_at": order["created_at"],
-                "source_updated_at": order["updated_at"], "cancelled_at": order.get("cancelled_at"),
-                "financial_status": order.get("financial_status"), "currency": order.get("currency", "USD"),
-                "total_price": order.get("total_price", "0"), "subtotal_price": order.get("subtotal_price"),
-                "total_tax": order.get("total_tax"), "total_discounts": order.get("total_discounts"),
-                "total_refunded": _refunded(order), "customer_id": customer.get("id"),
-                "line_items": [{"sku": li.get("sku"), "quantity": li.get("quantity"), "price": li.get("price")}
-                               for li in order.get("line_items", [])]}
+        for start in range(0, max(len(orders), 1), 250):
+            rows = [gql.row(node, self.config.project, self.config.shop_domain) for node in orders[start:start + 250]]
+            newest = max([newest, *(datetime.fromisoformat(r["source_updated_at"]) for r in rows)])
+            yield Page(rows, {"updated_at_max": newest.isoformat(), "after": None},
+                       progress=min(1.0, (start + 250) / max(len(orders), 1)))

@@ -1,4 +1,11 @@
-"""Source B: TikTok Business API integrated report, one row per campaign and day."""
+"""Source B: TikTok Business API integrated report, one row per campaign and day.
+
+Checked against tiktok-business-api-sdk (python_sdk: reporting_api.py's integrated report, the advertiser
+info endpoint of account_management_api.py, and the SDK's return-code table) and the Business API docs.
+Metrics: ``complete_payment`` (purchases counted by the pixel or events API) is stored as conversions and
+``total_complete_payment_rate`` (despite its name, the purchases' total value) as conversion_value, so a
+TikTok row means what a Meta row means (one purchase action); ``conversion`` counts whatever event the
+campaign optimises for, which differs per campaign and is not a purchase."""
 
 from __future__ import annotations
 
@@ -13,10 +20,16 @@ import httpx
 from healstack.etl.http import Failure, SourceClient, http_status_failure
 from healstack.etl.sources import TORONTO, Page, Window, env
 
-RATE_LIMIT, TRANSIENT = 40100, {40200, 40201, 40202, 50000, 50002}
-AUTH = {40001, 40002, 40104, 40105}
+# 40100 rate limit, 40132 too many concurrent requests, 5xxxx/6xxxx system errors and timeouts (51010)
+TRANSIENT = {40100, 40132, 50000, 50002, 60001, 61000}
+TRANSIENT_RANGES = (range(51000, 52000), range(52000, 53000))
+# no permission, token expired (40102), refresh token invalid or expired (40103, 40107), token invalid or
+# revoked (40104, 40105), advertiser not authorised (40113, 40130), account-level denials (40300, 40301);
+# 40002 is a parameter error (fatal) and 40200-40202 are task errors a synchronous report does not retry
+AUTH = {40001, 40102, 40103, 40104, 40105, 40107, 40113, 40130, 40300, 40301}
 MAX_WINDOW_DAYS = 30
-METRICS = ["spend", "impressions", "clicks", "conversion", "total_complete_payment_rate"]
+RESTATEMENT_DAYS = 28  # conversions land up to the longest click attribution window (28 days) late
+METRICS = ["spend", "impressions", "clicks", "complete_payment", "total_complete_payment_rate"]
 
 
 def classify(response: httpx.Response) -> tuple[Failure, str]:
@@ -29,7 +42,7 @@ def classify(response: httpx.Response) -> tuple[Failure, str]:
         return Failure.TRANSIENT, "truncated or invalid JSON"
     if code == 0:
         return Failure.NONE, ""
-    if code == RATE_LIMIT or code in TRANSIENT:
+    if code in TRANSIENT or any(code in r for r in TRANSIENT_RANGES):
         return Failure.TRANSIENT, f"code {code}"
     if code in AUTH:
         return Failure.AUTH, f"code {code}"
@@ -69,14 +82,33 @@ class TikTokSource:
 
     def __init__(self, config: TikTokConfig, client: SourceClient) -> None:
         self.config, self.client = config, client
+        self.facts: dict[str, Any] = {"api_version": "v1.3", "metrics": ",".join(METRICS)}
 
     @classmethod
     def from_env(cls, **client_options: Any) -> TikTokSource:
         return cls(TikTokConfig.from_env(), SourceClient("source-b (TikTok)", "TIKTOK_ACCESS_TOKEN", classify,
                                                           **client_options))
 
+    def advertiser(self) -> tuple[str, str]:
+        """The advertiser's reporting time zone and currency, as its account states them."""
+        _, body = self.client.get(f"{self.config.base_url}/open_api/v1.3/advertiser/info/",
+                                  params={"advertiser_ids": json.dumps([self.config.advertiser_id]),
+                                          "fields": json.dumps(["timezone", "display_timezone", "currency"])},
+                                  headers={"Access-Token": self.config.token})
+        found = (body.get("data") or {}).get("list") or [{}]
+        info = found[0]
+        return info.get("display_timezone") or info.get("timezone") or TORONTO, info.get("currency") or "USD"
+
     def pages(self, window: Window, cursor: dict[str, Any] | None) -> Iterator[Page]:
         url = f"{self.config.base_url}/open_api/v1.3/report/integrated/get/"
+        if cursor and cursor.get("last_day"):  # incremental: late conversions restate the last days
+            window = Window(min(window.since, window.until - timedelta(days=RESTATEMENT_DAYS)), window.until)
+        timezone, currency = self.advertiser()
+        self.facts.update(account_timezone=timezone, currency=currency)
+        warnings = [] if timezone == TORONTO else [
+            f"source-b: advertiser {self.config.advertiser_id} reports days in {timezone}, not {TORONTO}; its "
+            "days are stored as reported, not shifted"]
+        total = (window.until - window.since).days + 1
         for start, end in windows(window):
             page = 1
             while True:
@@ -86,18 +118,21 @@ class TikTokSource:
                           "page": page, "page_size": 1000}
                 _, body = self.client.get(url, params=params, headers={"Access-Token": self.config.token})
                 data = body.get("data", {})
-                rows = [self._row(item) for item in data.get("list", [])]
+                rows = [self._row(item, timezone, currency) for item in data.get("list", [])]
                 total_pages = int(data.get("page_info", {}).get("total_page", 1) or 1)
-                yield Page(rows, {"last_day": end.isoformat(), "page": page})
+                read = (end if page >= total_pages else start - timedelta(days=1)) - window.since
+                yield Page(rows, {"last_day": end.isoformat(), "page": page}, warnings,
+                           progress=(read.days + 1) / total)
                 if page >= total_pages:
                     break
                 page += 1
 
-    def _row(self, item: dict[str, Any]) -> dict[str, Any]:
+    def _row(self, item: dict[str, Any], timezone: str, currency: str) -> dict[str, Any]:
         dims, metrics = item["dimensions"], item["metrics"]
         spend = _metric(metrics.get("spend"))
         return {"project": self.config.project, "platform": "tiktok", "account_id": self.config.advertiser_id,
                 "campaign_id": str(dims["campaign_id"]), "dt": str(dims["stat_time_day"])[:10],
-                "account_timezone": TORONTO, "currency": "USD", "spend": spend or "0",
+                "account_timezone": timezone, "currency": currency, "spend": spend or "0",
                 "impressions": _metric(metrics.get("impressions")), "clicks": _metric(metrics.get("clicks")),
-                "conversions": _metric(metrics.get("conversion")), "conversion_value": None}
+                "conversions": _metric(metrics.get("complete_payment")),
+                "conversion_value": _metric(metrics.get("total_complete_payment_rate"))}
