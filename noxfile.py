@@ -100,9 +100,13 @@ def backup(session: nox.Session) -> None:
 
 @nox.session(tags=["etl"])
 def etl(session: nox.Session) -> None:
-    """The ETL: `nox -s etl -- pull all --dry-run`, `-- backfill`, `-- metrics --from D --to D`."""
+    """Pull every source, then the ETL's guardrails (`healstack ingest`); with arguments, the ETL command itself:
+    `nox -s etl -- pull source-a --dry-run`, `-- backfill`, `-- metrics --from D --to D`."""
     _install(session)
-    session.run("healstack", "etl", *(session.posargs or ["pull", "all"]))
+    if session.posargs:
+        session.run("healstack", "etl", *session.posargs)
+    else:
+        session.run("healstack", "ingest")
 
 
 @nox.session(tags=["verify"])

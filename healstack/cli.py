@@ -38,7 +38,7 @@ DATA_JOBS = {"retention": "delete rows past the retention policy, each batch bac
              "restore": "put a backup's rows back (rows already there are left alone)",
              "export-training": "agent feedback and its queries as training data, emails, phone numbers and names "
                                 "redacted and checked a second time (--format json|csv, --out FILE)"}
-GUARDRAIL_COMMANDS = frozenset({"apply", "verify", "rehearsal", "dq", "health", "preflight", "doctor"})
+GUARDRAIL_COMMANDS = frozenset({"apply", "verify", "rehearsal", "dq", "health", "preflight", "doctor", "ingest"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     heal.add_argument("--no-heal", dest="heal", action="store_false",
                       help="only diagnose (the default against DATABASE_URL)")
     sub.add_parser("verify", help="every guardrail against the target, changing nothing")
+    sub.add_parser("ingest", help="pull every declared source, then the ETL's guardrails: a dry run and the same "
+                   "pull again write nothing, last runs, freshness, metrics, natural keys")
     p_dq = sub.add_parser("dq", help="the data-quality rules alone")
     p_dq.add_argument("--full", action="store_true",
                       help="check every row, also for rules declared incremental (moves no mark)")
@@ -107,6 +109,8 @@ def _guardrails(args: argparse.Namespace, settings: Settings, extra: list[str]) 
         return run_guardrails(settings, phases=[Phase.DQ], extra=extra)
     if args.command == "health":
         return run_guardrails(settings, phases=[Phase.LINTS, Phase.HEALTH], extra=extra)
+    if args.command == "ingest":
+        return run_guardrails(settings, phases=[Phase.ETL], actions=Actions(etl=True), extra=extra)
     return run_guardrails(settings, extra=extra)
 
 

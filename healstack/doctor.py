@@ -77,13 +77,15 @@ def _lints(ctx: Context, results: list[CheckResult], _embedded: bool) -> list[He
 def _metrics(ctx: Context, results: list[CheckResult], _embedded: bool) -> list[Heal]:
     """metrics_daily days that disagree with spend and orders, and days the ETL left recorded: recomputed,
     those days only."""
+    recomputed = _failing(results, "HS705")  # the ETL phase's own comparison names its days
     failing = [r for r in results if r.outcome.failing and str(r.evidence.get("table")) == "public.metrics_daily"
-               and r.evidence.get("type") == "consistency"]
-    days = sorted({str(s["day"]) for r in failing for s in r.evidence.get("samples", []) if s.get("day")})
+               and r.evidence.get("type") == "consistency"] + recomputed
+    days = sorted({str(s["day"]) for r in failing for s in r.evidence.get("samples", []) if s.get("day")}
+                  | {str(d) for r in recomputed for d in r.evidence.get("days", [])})
     if not failing:
         return []
-    heal = Heal(Phase.DQ, [fingerprint(r) for r in failing], "recompute metrics_daily for the days that disagree",
-                before=[r.message for r in failing])
+    heal = Heal(Phase.ETL if recomputed else Phase.DQ, [fingerprint(r) for r in failing],
+                "recompute metrics_daily for the days that disagree", before=[r.message for r in failing])
     started = time.perf_counter()
     try:
         with connect(ctx.dsn, autocommit=True) as conn:
@@ -117,6 +119,10 @@ def _sources(ctx: Context, results: list[CheckResult], embedded: bool) -> list[H
     return heals
 
 
+def _etl(ctx: Context, results: list[CheckResult], embedded: bool) -> list[Heal]:
+    return [*_sources(ctx, results, embedded), *_metrics(ctx, results, embedded)]
+
+
 def stale_statistics(ctx: Context) -> list[CheckResult]:
     """HS902: tables changed by more than autovacuum's analyze threshold since their statistics were taken."""
     with connect(ctx.dsn, autocommit=True) as conn:
@@ -134,7 +140,7 @@ def _statistics(ctx: Context, results: list[CheckResult], _embedded: bool) -> li
 
 
 HEALS: dict[Phase, Callable[[Context, list[CheckResult], bool], list[Heal]]] = {
-    Phase.PARITY: _parity, Phase.LINTS: _lints, Phase.DQ: _metrics, Phase.ETL: _sources, Phase.DOCTOR: _statistics,
+    Phase.PARITY: _parity, Phase.LINTS: _lints, Phase.DQ: _metrics, Phase.ETL: _etl, Phase.DOCTOR: _statistics,
 }
 
 

@@ -209,6 +209,16 @@ _SPECS = (
               "data missing since a run that did not finish", "run the source again (the doctor does)"),
     CheckSpec("HS702", _T, "source_fresh", "a source's data is older than its freshness threshold", _E,
               "dashboards showing yesterday as today", "run the source; find why its schedule stopped"),
+    CheckSpec("HS703", _T, "dry_run_writes_nothing", "a dry run of a source wrote to the target", _E,
+              "a preview that changes production data", "find the write in the dry-run path of healstack/etl"),
+    CheckSpec("HS704", _T, "rerun_writes_nothing", "the same pull again wrote rows the source did not change", _E,
+              "every run rewriting (and bloating) what it loaded before", "compare the rewritten rows' columns; a "
+              "value the source sends in a new form each time (a float, a timestamp) needs normalising"),
+    CheckSpec("HS705", _T, "metrics_match_recompute", "metrics_daily differs from a recompute of the loaded days",
+              _E, "dashboards that disagree with the rows beneath them",
+              "recompute the days: `healstack etl metrics --from D --to D`"),
+    CheckSpec("HS706", _T, "natural_key_unique", "an ETL table holds a natural key twice", _E,
+              "spend or orders counted twice", "restore the table's unique key; keep the newest row of each key"),
     # database health (thresholds in checks/health.toml)
     CheckSpec("HS800", _H, "inventory", "every table's rows and size, recorded", _I,
               "growth nobody noticed (the report compares with the previous run)", "nothing to do"),

@@ -21,6 +21,7 @@ from healstack.dq import incremental
 from healstack.dq.incremental import Mark
 from healstack.dq.runner import data_quality, load_marks
 from healstack.errors import ConfigError, Refused
+from healstack.etl import guardrails as etl_guardrails
 from healstack.etl.phase import pull, source_checks
 from healstack.etl.stack import pullable
 from healstack.health.phase import health
@@ -189,15 +190,24 @@ class Run:
         if phase is Phase.APPLY:
             return apply_phase(ctx, self.applied)
         if phase is Phase.ETL:
-            sources = [p.source for p in pullable(self.settings, self.embedded)]
-            found = [*(self._pulled or []), *source_checks(ctx, sources)]
-            return found or [CheckResult("HS701", Outcome.NOT_EVALUATED, "sources", "no source is configured here "
-                                         "(etl/sources.toml, and credentials or recorded pages)")]
+            return self._etl(ctx)
         if phase is Phase.DOCTOR:
             return doctor.stale_statistics(ctx)
         if phase is Phase.DQ:
             return self._data_quality(ctx)
         return PHASES[phase](ctx)
+
+    def _etl(self, ctx: Context) -> list[CheckResult]:
+        """The pull's results (with its dry run and re-run), the ledger's, then metrics and natural keys."""
+        sources = [p.source for p in pullable(self.settings, self.embedded)]
+        if not sources:
+            return [CheckResult("HS701", Outcome.NOT_EVALUATED, "sources", "no source is configured here "
+                                "(etl/sources.toml, and credentials or recorded pages)")]
+        pulled = self._pulled if self._pulled is not None else [
+            CheckResult(check, Outcome.NOT_EVALUATED, "sources", "this run did not pull (a rehearsal or "
+                        "`healstack ingest` pulls, then pulls again dry and for real)") for check in ("HS703", "HS704")]
+        return [*pulled, *source_checks(ctx, sources), *etl_guardrails.metrics_match_recompute(ctx),
+                *etl_guardrails.natural_keys_unique(ctx)]
 
     def _data_quality(self, ctx: Context) -> list[CheckResult]:
         """Incremental rules start from the marks the run found, also when the doctor checks again."""

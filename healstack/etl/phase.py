@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from healstack.context import Context
 from healstack.db import connect
 from healstack.errors import HealstackError
+from healstack.etl import guardrails
 from healstack.etl.fixtures import stand_in
 from healstack.etl.run import RunResult, run_source
 from healstack.etl.sources import TORONTO, Window
@@ -32,14 +33,15 @@ def _source(item: Pullable, now: datetime) -> Any:
     return SOURCES[item.source.name]()
 
 
-def pull_one(ctx: Context, item: Pullable, now: datetime | None = None) -> tuple[str, RunResult | None]:
+def pull_one(ctx: Context, item: Pullable, now: datetime | None = None,
+             dry_run: bool = False) -> tuple[str, RunResult | None]:
     """Pull one source's last days; (what happened, the run's result or None when it failed)."""
     moment = now or datetime.now(UTC)
     today = moment.astimezone(ZoneInfo(TORONTO)).date()
     try:
         source = _source(item, moment)
         try:
-            result = run_source(ctx.dsn, source, Window(today - timedelta(days=DAYS), today),
+            result = run_source(ctx.dsn, source, Window(today - timedelta(days=DAYS), today), dry_run=dry_run,
                                 pooler=ctx.settings.pooler)
         finally:
             source.client.close()
@@ -51,15 +53,24 @@ def pull_one(ctx: Context, item: Pullable, now: datetime | None = None) -> tuple
 
 
 def pull(ctx: Context, embedded: bool, environ: Mapping[str, str] | None = None) -> list[CheckResult]:
-    """HS700 for each source the run can pull: pulled (with counts) or not (with the error)."""
-    results = []
+    """For each source the run can pull: HS700 pulled (with counts) or not (with the error); then, from the
+    same moment (so recorded pages come back with the same dates), HS703 a dry run writes nothing and HS704
+    the same pull again writes nothing."""
+    results, moment = [], datetime.now(UTC)
     for item in pullable(ctx.settings, embedded, environ):
-        message, result = pull_one(ctx, item)
+        message, result = pull_one(ctx, item, moment)
         evidence = {"source": item.source.name, "fixture_served": item.stand_in,
                     "fixtures": str(item.source.fixtures) if item.stand_in else None,
                     **(result.facts if result is not None else {})}
         outcome = Outcome.PASSED if result is not None else Outcome.FAILED
         results.append(CheckResult("HS700", outcome, item.label, message, evidence))
+        if result is None:
+            continue
+
+        def again(source: Pullable, dry_run: bool) -> tuple[str, RunResult | None]:
+            return pull_one(ctx, source, moment, dry_run)
+        results += [guardrails.dry_run_writes_nothing(ctx, item, again),
+                    guardrails.rerun_writes_nothing(ctx, item, again)]
     return results
 
 

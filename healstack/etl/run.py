@@ -99,6 +99,8 @@ def run_source(dsn: str, source: Source, window: Window, *, dry_run: bool = Fals
             if loader is not None:
                 loader.close()
         _finish(conn, run_id, source, counts, started, "succeeded", None)
+        # publish this session's tuple counters now, not up to a second later: the ETL guardrails read them
+        conn.execute("select pg_stat_force_next_flush()")
         result.failed_attempts = len(source.client.attempts)
         result.facts = dict(getattr(source, "facts", {}))
         return result

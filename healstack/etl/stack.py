@@ -17,15 +17,20 @@ from healstack.errors import ConfigError
 @dataclass(frozen=True)
 class DeclaredSource:
     name: str
-    credentials: tuple[str, ...]
+    credentials: tuple[str | tuple[str, ...], ...]  # a tuple: any one of these variables will do
     fixtures: Path | None
     freshness_hours: float
 
+    @property
+    def table(self) -> str:
+        return KNOWN[self.name]
+
     def missing(self, environ: Mapping[str, str]) -> list[str]:
-        return [v for v in self.credentials if not environ.get(v)]
+        return [v if isinstance(v, str) else " or ".join(v) for v in self.credentials
+                if not (environ.get(v) if isinstance(v, str) else any(environ.get(a) for a in v))]
 
 
-KNOWN = ("events", "source-a", "source-b", "shopify")
+KNOWN = {"events": "events", "source-a": "spend", "source-b": "spend", "shopify": "orders"}  # source -> its table
 
 
 def declared(settings: Settings) -> list[DeclaredSource]:
@@ -45,14 +50,18 @@ def declared(settings: Settings) -> list[DeclaredSource]:
 
 def _source(name: str, raw: dict[str, Any], path: Path) -> DeclaredSource:
     credentials, hours, fixtures = raw.get("credentials", []), raw.get("freshness_hours", 26), raw.get("fixtures")
-    if not isinstance(credentials, list) or not all(isinstance(c, str) for c in credentials):
-        raise ConfigError(f"{path.name}: [{name}] credentials must be a list of variable names")
+    if not isinstance(credentials, list) or not all(
+            isinstance(c, str) or (isinstance(c, list) and c and all(isinstance(a, str) for a in c))
+            for c in credentials):
+        raise ConfigError(f"{path.name}: [{name}] credentials must be a list of variable names (a list inside it: "
+                          "any one of those)")
     if not isinstance(hours, int | float) or isinstance(hours, bool) or hours <= 0:
         raise ConfigError(f"{path.name}: [{name}] freshness_hours must be a number of hours above 0")
     if fixtures is not None and not isinstance(fixtures, str):
         raise ConfigError(f"{path.name}: [{name}] fixtures must be a folder")
-    folder = None if fixtures is None else path.parent / fixtures  # relative to the file, as settings are
-    return DeclaredSource(name, tuple(credentials), folder, float(hours))
+    folder = None if fixtures is None else (path.parent / fixtures).resolve()  # relative to this file
+    needed = tuple(c if isinstance(c, str) else tuple(c) for c in credentials)
+    return DeclaredSource(name, needed, folder, float(hours))
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,8 @@ class MetaSource:
         while True:
             job = self._get(run_id, {"fields": "async_status,async_percent_completion"})
             status = job.get("async_status")
-            if status == "Job Completed":
+            # done when both say so (the SDK's AdReportRun reads completion as async_percent_completion == 100)
+            if status == "Job Completed" and int(job.get("async_percent_completion") or 100) >= 100:
                 break
             if status in ("Job Failed", "Job Skipped"):
                 raise SourceError(f"source-a: the async insights job {run_id} for {since}..{until} ended "
