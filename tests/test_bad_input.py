@@ -201,7 +201,7 @@ def _broken(change: Callable[[dict], object]) -> Callable[[], httpx.Response]:
 @pytest.mark.parametrize(("second", "expected"), [
     (_broken(lambda e: e.pop("id")), "events: page 2: a record lacks the field 'id'"),
     (_broken(lambda e: e.update(occurred_at="yesterday-ish")),
-     "events: page 2: field occurred_at: 'yesterday-ish' is not a timestamp"),
+     "events: page 2: field occurred_at: 'yesterday-ish' is not a timestamp with a time zone"),
     (_broken(lambda e: e.update(name=None)), "events: page 2: field name: null value in column \"name\""),
     (lambda: httpx.Response(200, text="<!doctype html><title>Maintenance</title>",
                             headers={"Content-Type": "text/html"}),

@@ -17,15 +17,23 @@ from healstack.etl.sources import TORONTO, BadRecord, Page, Window, env
 OVERLAP = timedelta(minutes=10)  # events stamped before the newest one seen but delivered after it
 
 
-def _stamp(event: dict[str, Any]) -> datetime:
-    value = event["occurred_at"]
+def _stamps(events: list[dict[str, Any]]) -> list[datetime]:
+    """Each event's occurred_at, parsed; a value that is not a timestamp with an offset names the field."""
     try:
-        stamp = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise BadRecord(f"field occurred_at: {str(value)[:40]!r} is not a timestamp") from None
-    if stamp.tzinfo is None:
-        raise BadRecord(f"field occurred_at: {value!r} has no time zone")
-    return stamp
+        stamps = [datetime.fromisoformat(e["occurred_at"]) for e in events]
+    except (TypeError, ValueError):
+        stamps = []
+    if len(stamps) == len(events) and all(stamp.tzinfo is not None for stamp in stamps):
+        return stamps
+    for e in events:  # the slow way, only to name the bad value
+        value = e["occurred_at"]
+        try:
+            if datetime.fromisoformat(value).tzinfo is not None:
+                continue
+        except (TypeError, ValueError):
+            pass
+        raise BadRecord(f"field occurred_at: {str(value)[:40]!r} is not a timestamp with a time zone")
+    return stamps
 
 
 @dataclass(frozen=True)
@@ -69,15 +77,16 @@ class EventsSource:
                       **({"cursor": next_cursor} if next_cursor else {})}
             _, body = self.client.get(f"{self.config.base_url}/events", params=params,
                                       headers={"Authorization": f"Bearer {self.config.token}"})
-            rows = []
-            for e in body.get("data", []):
-                stamp = _stamp(e)
-                if stamp >= until:
-                    continue  # the API may not honour until: the window's end is ours to keep
-                newest = stamp if newest is None else max(newest, stamp)
-                rows.append({"project": self.config.project, "event_id": str(e["id"]), "name": e["name"],
-                             "user_id": e.get("user_id"), "occurred_at": e["occurred_at"],
-                             "properties": e.get("properties") or {}, "source": "events_api"})
+            events = body.get("data", [])
+            stamps = _stamps(events)
+            if stamps and max(stamps) >= until:  # the API may not honour until: the window's end is ours to keep
+                kept = [(e, stamp) for e, stamp in zip(events, stamps, strict=True) if stamp < until]
+                events, stamps = [e for e, _ in kept], [stamp for _, stamp in kept]
+            if stamps:
+                newest = max(stamps) if newest is None else max(newest, *stamps)
+            rows = [{"project": self.config.project, "event_id": str(e["id"]), "name": e["name"],
+                     "user_id": e.get("user_id"), "occurred_at": e["occurred_at"],
+                     "properties": e.get("properties") or {}, "source": "events_api"} for e in events]
             next_cursor = body.get("next_cursor")
             yield Page(rows, {"since": since.isoformat(), "cursor": next_cursor,
                               "newest": newest.isoformat() if newest else None})
