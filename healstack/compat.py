@@ -1,4 +1,5 @@
-"""Supabase compatibility on vanilla Postgres: the roles, auth schema and defaults the stack relies on."""
+"""Supabase compatibility on vanilla Postgres: the roles, auth schema and defaults the stack relies on,
+and the platform a Supabase project has before its first migration (storage, realtime, default extensions)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import psycopg
 from healstack.errors import ConfigError
 
 
-def compat_sql() -> str:
-    return files("healstack").joinpath("sql/supabase_compat.sql").read_text(encoding="utf-8")
+def compat_sql(name: str = "supabase_compat") -> str:
+    return files("healstack").joinpath(f"sql/{name}.sql").read_text(encoding="utf-8")
 
 
 def is_supabase(conn: psycopg.Connection[Any]) -> bool:
@@ -50,11 +51,28 @@ def ensure_supabase_compat(conn: psycopg.Connection[Any]) -> str:
     if is_supabase(conn):
         return "skipped: Supabase database (role supabase_admin and auth.jwt() exist)"
     if in_place(conn):
-        return "in place: roles, schemas auth and extensions, auth functions (prepared before; not redone)"
+        done = "in place: roles, schemas auth and extensions, auth functions (prepared before; not redone)"
+    else:
+        try:
+            with conn.transaction():
+                conn.execute(compat_sql().encode())
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise ConfigError(f"preparing Supabase's roles and auth schema: {e.diag.message_primary}; "
+                              f"{_remedy(e.diag.message_primary or '')}") from e
+        done = "ensured: roles anon, authenticated, service_role, authenticator; schema auth; default privileges"
+    return f"{done}; {ensure_platform(conn)}"
+
+
+def ensure_platform(conn: psycopg.Connection[Any]) -> str:
+    """Storage, realtime, the publication, the default extensions and the search_path, once per database.
+    A role that may not create them gets a note, not a failure: migrations that need them then say so."""
+    row = conn.execute("select to_regclass('storage.objects') is not null").fetchone()
+    if row and row[0]:
+        return "platform in place"
     try:
         with conn.transaction():
-            conn.execute(compat_sql().encode())
+            conn.execute(compat_sql("supabase_platform").encode())
     except psycopg.errors.InsufficientPrivilege as e:
-        raise ConfigError(f"preparing Supabase's roles and auth schema: {e.diag.message_primary}; "
-                          f"{_remedy(e.diag.message_primary or '')}") from e
-    return "ensured: roles anon, authenticated, service_role, authenticator; schema auth; default privileges"
+        return f"platform schemas not created ({e.diag.message_primary})"
+    conn.execute("set search_path to \"$user\", public, extensions")  # the database's new default, now
+    return "platform ensured: auth.users columns, storage, realtime, supabase_realtime, default extensions"

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -160,12 +161,24 @@ class EmbeddedServer:
         shipped = (self.bindir.parent / "lib" / "pg_stat_statements.so").exists()
         return {"shared_preload_libraries": "pg_stat_statements"} if shipped else {}
 
+    def _stand_ins(self) -> None:
+        """Supabase's platform extensions this server lacks (pg_net, pg_cron, Vault, pg_graphql, pgsodium, http,
+        and pgcrypto and uuid-ossp, which the wheel is built without) as labelled SQL stand-ins, searched after
+        the server's own extensions so a real one always wins. Postgres 18's extension_control_path finds them;
+        older servers get none (Debian's Postgres 15 ships pgcrypto and uuid-ossp itself)."""
+        if int(self.version.split(".")[0]) < 18:
+            return
+        shutil.copytree(Path(str(files("healstack").joinpath("standins"))), self.base / "standins")
+        with (self.datadir / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            conf.write(f"extension_control_path = '$system:{self.base / 'standins'}'\n")
+
     def start(self) -> EmbeddedServer:
         self.base = Path(tempfile.mkdtemp(prefix="healstack-pg-", dir=_scratch_parent()))
         self._run_as.own(self.base)
         self.version = self._run("postgres", "-V").strip().rsplit(" ", 1)[-1]
         self._run("initdb", "-D", str(self.datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8",
                   "--locale=C", "--no-sync", "--no-instructions")
+        self._stand_ins()
         for attempt in range(3):  # a free port can be taken between probing and binding
             self.port = _free_port()
             extra = "".join(f" -c {name}={value}" for name, value in {**self._preload(), **self.settings}.items())

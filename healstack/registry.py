@@ -108,6 +108,10 @@ _SPECS = (
               "a problem the stack's own healthcheck function knows about",
               "fix what the function reports (configure it as healthcheck in [tool.healstack])"),
     # rollback rehearsal
+    CheckSpec("HS106", _A, "platform_stand_ins", "platform extensions are healstack's stand-ins", _W,
+              "a rehearsal taken for the platform: pg_net sends nothing, pg_cron runs nothing, Vault encrypts "
+              "nothing, pgcrypto's crypt is not bcrypt", "rehearse on a Supabase branch or a server with the real "
+              "extensions before trusting what they do"),
     CheckSpec("HS201", _R, "rollback_missing", "a migration has no rollback file", _E,
               "a change that cannot be undone", "write NNNN_name.rollback.sql undoing the migration exactly"),
     CheckSpec("HS202", _R, "rollback_inexact", "the rollback does not restore the catalog", _E,

@@ -76,6 +76,8 @@ def test_the_wheel_holds_healstack_alone_with_its_sql_checks_and_types(wheel: Pa
     assert {n.split("/")[0] for n in names if not n.startswith("healstack-")} == {"healstack"}
     assert "healstack/checks/test_guardrails.py" in names and "healstack/py.typed" in names
     assert "healstack/catalog/sql/relations.sql" in names and "healstack/etl/loader.py" in names
+    stand_ins = "healstack/standins/extension/"
+    assert {f"{stand_ins}pg_net.control", f"{stand_ins}pg_net--0.19.sql"} <= set(names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "[pytest11]\nhealstack = healstack.plugin" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

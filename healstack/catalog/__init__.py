@@ -24,8 +24,8 @@ PLATFORM_SCHEMAS = frozenset({
 })
 
 # Extensions a Supabase project has whether or not a migration asks for them, and which create no object of
-# the stack's: monitoring only (healstack's embedded default and compat enable pg_stat_statements as Supabase does).
-PLATFORM_EXTENSIONS = frozenset({"pg_stat_statements"})
+# the stack's: monitoring, and the extensions every project starts with (compat creates them as Supabase does).
+PLATFORM_EXTENSIONS = frozenset({"pg_stat_statements", "uuid-ossp", "pgcrypto", "pg_graphql", "supabase_vault"})
 
 # User policies and triggers placed on platform tables (storage.objects, auth.users) are the stack's own.
 KEPT_ON_PLATFORM = frozenset({"policies", "triggers"})

@@ -91,4 +91,19 @@ def apply_phase(ctx: Context, applied: ApplyOutcome | None) -> list[CheckResult]
         results += _ledger_status(migrations, ledger, dry_run=bool(applied and applied.dry_run))
         if ctx.settings.healthcheck:
             results.append(healthcheck(conn, ctx.settings.healthcheck))
+        results += stand_ins(conn)
     return results
+
+
+def stand_ins(conn: psycopg.Connection[Any]) -> list[CheckResult]:
+    """HS106: the platform extensions this target has only as healstack's labelled stand-ins (the embedded
+    default's pg_net, pg_cron, Vault, pgcrypto ...), so no one takes a rehearsal for the platform."""
+    rows = conn.execute("select e.extname, pg_catalog.obj_description(e.oid, 'pg_extension')"
+                        " from pg_catalog.pg_extension as e"
+                        " where pg_catalog.obj_description(e.oid, 'pg_extension') like 'healstack stand-in%'"
+                        " order by 1").fetchall()
+    if not rows:
+        return []
+    return [CheckResult("HS106", Outcome.WARNED, "extensions", f"{len(rows)} platform extensions are healstack's "
+                        f"stand-ins, not the real ones: {', '.join(r[0] for r in rows)}",
+                        {"stand_ins": {r[0]: r[1] for r in rows}})]
