@@ -56,6 +56,8 @@ OPTIONS = (
     Option("lint_waivers", "path", ("HEALSTACK_LINT_WAIVERS",), "checks/lint_waivers.toml",
            "waivers for the verify lints and the migration lint (a finding accepted by object, with a reason)"),
     Option("rls_contract", "path", ("HEALSTACK_RLS_CONTRACT",), "checks/rls_contract.toml", "the RLS contract"),
+    Option("db_tests", "path", ("HEALSTACK_DB_TESTS",), "supabase/tests",
+           "the project's own pgTAP tests, run as `supabase test db` runs them (check HS504)"),
     Option("dq_rules", "path", ("HEALSTACK_DQ_RULES",), "checks/dq", "the data-quality rules directory"),
     Option("dq_mode", "text", ("HEALSTACK_DQ_MODE",), "incremental",
            "incremental (rules declared incremental check the rows past their mark) or full (every row)"),
@@ -116,6 +118,7 @@ class Settings:
     lint_severity: tuple[tuple[str, str], ...] = ()   # (rule, level): the migration lint's levels
     lint_waivers: Path = Path("checks/lint_waivers.toml")
     rls_contract: Path = Path("checks/rls_contract.toml")
+    db_tests: Path = Path("supabase/tests")
     dq_rules: Path = Path("checks/dq")
     dq_mode: str = "incremental"
     health: Path = Path("checks/health.toml")

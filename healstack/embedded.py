@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import importlib.util
 import os
@@ -169,6 +170,12 @@ class EmbeddedServer:
         if int(self.version.split(".")[0]) < 18:
             return
         shutil.copytree(Path(str(files("healstack").joinpath("standins"))), self.base / "standins")
+        # pgTAP is plain SQL: Debian's package for any Postgres (CI installs postgresql-15-pgtap) serves this one
+        # too, for the project's own tests (supabase/tests)
+        for found in sorted(glob.glob("/usr/share/postgresql/*/extension/pgtap*"))[::-1]:
+            target = self.base / "standins" / "extension" / Path(found).name
+            if not target.exists():
+                shutil.copy(found, target)
         with (self.datadir / "postgresql.conf").open("a", encoding="utf-8") as conf:
             conf.write(f"extension_control_path = '$system:{self.base / 'standins'}'\n")
 

@@ -183,6 +183,9 @@ _SPECS = (
     CheckSpec("HS503", _S, "rls_contract_coverage", "a table the RLS contract does not cover", _E,
               "a new table reaching production with nobody saying who may read it",
               "add the table to the RLS contract"),
+    CheckSpec("HS504", _S, "project_pgtap", "one of the project's own pgTAP tests fails", _E,
+              "a behaviour the project's tests (supabase/tests) pin down, broken by a migration",
+              "read the test's diagnostics; `supabase test db` runs the same files"),
     # preflight: before anything touches the target
     CheckSpec("HS601", _F, "settings_valid", "a setting or declaration file is missing or malformed", _E,
               "a run that fails half-way on input it could have refused at the start",

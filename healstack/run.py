@@ -33,6 +33,7 @@ from healstack.pooler import connection_evidence
 from healstack.preflight import blocking, preflight
 from healstack.registry import Phase
 from healstack.results import CheckResult, Outcome
+from healstack.rls.project_tests import project_tests
 from healstack.rls.run import rls_contract
 from healstack.target import Target, open_target
 from healstack.verify.run import parity, security_lints
@@ -42,7 +43,7 @@ PHASES: dict[Phase, Callable[[Context], list[CheckResult]]] = {
     Phase.ROLLBACK: rehearse_rollback,
     Phase.PARITY: parity,
     Phase.LINTS: security_lints,
-    Phase.RLS: rls_contract,
+    Phase.RLS: lambda ctx: [*rls_contract(ctx), *project_tests(ctx)],
     Phase.HEALTH: health,
 }
 # phases that judge the stack's data: the ETL's pull comes before them
