@@ -173,6 +173,12 @@ _SPECS = (
     CheckSpec("HS420", _L, "foreign_table_in_api", "a foreign table the API roles can reach", _W,
               "rows readable without RLS", "revoke access from anon, authenticated"),
     # the RLS contract, proven by behaviour
+    CheckSpec("HS421", _L, "unsupported_reg_types", "a column of a reg* type pg_upgrade refuses", _W,
+              "a major-version upgrade that stops on this table (splinter: unsupported_reg_types)",
+              "store the name as text, or regclass/regtype/regrole, which pg_upgrade carries"),
+    CheckSpec("HS422", _L, "sensitive_columns_exposed", "sensitive columns readable by the API without RLS", _E,
+              "passwords, keys or card numbers read by anyone with the anon key (splinter: "
+              "sensitive_columns_exposed)", "enable RLS with policies, or revoke the API roles' grants"),
     CheckSpec("HS501", _S, "rls_contract_case",
               "an identity can do what the contract forbids, or not what it allows", _E,
               "a tenant reading or writing another tenant's rows; a user locked out of their own",

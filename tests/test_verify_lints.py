@@ -73,6 +73,10 @@ CASES = [
                                "create server s420 foreign data wrapper file_fdw",
                                "create foreign table public.ft420 (x int) server s420 options (filename '/dev/null')"],
      ["revoke all on public.ft420 from anon, authenticated"]),
+    ("HS421", "public.t421.fn", ["create table public.t421 (id int primary key, fn regprocedure)"],
+     ["alter table public.t421 alter column fn type text"]),
+    ("HS422", "public.t422", ["create table public.t422 (id int primary key, user_password text, api_key text)"],
+     ["alter table public.t422 enable row level security"]),
 ]
 
 
@@ -156,6 +160,16 @@ PEER_CASES = [
      "public.v", False),  # the caller's own rights apply, and they do not reach auth.users
     ("HS419", ["create materialized view public.mv as select 1 as x",
                "revoke select on public.mv from anon, authenticated"], "public.mv", False),  # writes cannot reach it
+    # splinter's unsupported_reg_types: regclass, regtype and regrole survive pg_upgrade; arrays do not escape
+    *[("HS421", [f"create table public.t (id int primary key, c {kind})"], "public.t.c", fires)
+      for kind, fires in (("regclass", False), ("regtype", False), ("regrole", False), ("regproc[]", True),
+                          ("regconfig", True))],
+    # splinter's sensitive_columns_exposed: whole words of the name, only where the API reads without RLS
+    *[("HS422", [f"create table public.t (id int primary key, {column} text)"], "public.t", fires)
+      for column, fires in (("password_hash", True), ("stripe_api_key", True), ("ssn", True),
+                            ("pinned", False), ("secretary", False), ("tokens_used", False))],
+    ("HS422", ["create table public.t (id int primary key, password text)",
+               "revoke all on public.t from anon, authenticated"], "public.t", False),
 ]
 
 

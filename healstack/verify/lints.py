@@ -6,6 +6,7 @@ a warning warns, and a finding can be waived per object in a committed waiver fi
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -210,6 +211,34 @@ def _relation_in_api(kind: str, what: str) -> Callable[[Facts], Iterator[Finding
     return find
 
 
+# pg_upgrade refuses these column types (they store OIDs a new cluster renumbers); regclass, regrole and
+# regtype are carried over (splinter: unsupported_reg_types)
+UNSUPPORTED_REG = frozenset({"regcollation", "regconfig", "regdictionary", "regnamespace", "regoper",
+                             "regoperator", "regproc", "regprocedure"})
+# names that say what a column holds (splinter: sensitive_columns_exposed); whole words of a snake_case name
+SENSITIVE = re.compile(r"(?:^|_)(?:password|passwd|pwd|secret|api_?key|access_token|refresh_token|private_key|"
+                       r"ssn|social_security(?:_number)?|credit_card|card_number|cvv|cvc|iban|"
+                       r"passport(?:_number)?|tax_id|pin_code)(?:$|_)")
+
+
+def _unsupported_reg_types(f: Facts) -> Iterator[Finding]:
+    for key, column in f.snapshot["columns"].items():
+        if column["type"].removesuffix("[]") in UNSUPPORTED_REG:
+            yield key, f"column of type {column['type']}: pg_upgrade cannot carry it to a new major version", {}
+
+
+def _sensitive_columns_exposed(f: Facts) -> Iterator[Finding]:
+    by_table: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for column in f.snapshot["columns"].values():
+        if SENSITIVE.search(column["name"].lower()):
+            by_table[(column["schema"], column["relation"])].append(column["name"])
+    for t in f.tables():
+        names = by_table.get((t["schema"], t["name"]))
+        if names and not t["rls_enabled"] and _reachable(t):
+            yield t["key"], f"columns {', '.join(names)} are readable by the API roles with no RLS", \
+                {"columns": names}
+
+
 @dataclass(frozen=True)
 class Lint:
     """A lint's finder; its name, severity and remedy are its registry entry's."""
@@ -243,6 +272,8 @@ LINTS = [Lint(*pair) for pair in (
     ("HS418", _multiple_permissive),
     ("HS419", _relation_in_api("m", "materialized view")),
     ("HS420", _relation_in_api("f", "foreign table")),
+    ("HS421", _unsupported_reg_types),
+    ("HS422", _sensitive_columns_exposed),
 )]
 
 
