@@ -179,6 +179,12 @@ _SPECS = (
     CheckSpec("HS422", _L, "sensitive_columns_exposed", "sensitive columns readable by the API without RLS", _E,
               "passwords, keys or card numbers read by anyone with the anon key (splinter: "
               "sensitive_columns_exposed)", "enable RLS with policies, or revoke the API roles' grants"),
+    CheckSpec("HS423", _L, "fkey_to_auth_unique", "a foreign key into auth through a key other than the primary key",
+              _E, "rows cut loose when Supabase Auth changes its unique constraints (splinter: fkey_to_auth_unique)",
+              "reference auth.users (id)"),
+    CheckSpec("HS424", _L, "extension_versions_outdated", "an extension older than the server offers", _W,
+              "fixes and security updates of the extension not in use (splinter: extension_versions_outdated)",
+              "ALTER EXTENSION ... UPDATE, in a migration"),
     CheckSpec("HS501", _S, "rls_contract_case",
               "an identity can do what the contract forbids, or not what it allows", _E,
               "a tenant reading or writing another tenant's rows; a user locked out of their own",

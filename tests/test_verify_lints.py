@@ -77,6 +77,12 @@ CASES = [
      ["alter table public.t421 alter column fn type text"]),
     ("HS422", "public.t422", ["create table public.t422 (id int primary key, user_password text, api_key text)"],
      ["alter table public.t422 enable row level security"]),
+    ("HS423", "public.t423.t423_email_fkey",
+     ["create table public.t423 (id int primary key, email text references auth.users (email))"],
+     ["alter table public.t423 drop constraint t423_email_fkey",
+      "alter table public.t423 add column user_id uuid references auth.users (id)"]),
+    ("HS424", "hstore", ["create extension hstore schema extensions version '1.4'"],
+     ["alter extension hstore update"]),
 ]
 
 

@@ -32,6 +32,7 @@ class Facts:
     functions: list[dict[str, Any]]
     index_findings: list[dict[str, Any]]
     snapshot: catalog.Snapshot
+    references: list[dict[str, Any]]  # foreign keys into auth, outdated extensions (lint_references.sql)
 
     def tables(self) -> Iterator[dict[str, Any]]:
         return (r for r in self.relations if r["kind"] in ("r", "p"))
@@ -51,7 +52,11 @@ def gather(conn: psycopg.Connection[Any]) -> Facts:
             cur.execute(_sql(name))
             return [r for r in cur.fetchall() if r["schema"] not in catalog.PLATFORM_SCHEMAS]
 
-    return Facts(rows("lint_relations"), rows("lint_functions"), rows("lint_indexes"), catalog.take(conn))
+    with conn.cursor(row_factory=dict_row) as cur:  # platform rows kept: extensions live in them
+        cur.execute(_sql("lint_references"))
+        references = [r for r in cur.fetchall() if r["schema"] not in catalog.PLATFORM_SCHEMAS]
+    return Facts(rows("lint_relations"), rows("lint_functions"), rows("lint_indexes"), catalog.take(conn),
+                 references)
 
 
 def _reachable(rel: dict[str, Any]) -> bool:
@@ -239,6 +244,14 @@ def _sensitive_columns_exposed(f: Facts) -> Iterator[Finding]:
                 {"columns": names}
 
 
+def _reference(kind: str, message: str) -> Callable[[Facts], Iterator[Finding]]:
+    def find(f: Facts) -> Iterator[Finding]:
+        for r in f.references:
+            if r["kind"] == kind:
+                yield r["key"], message.format(detail=r["detail"]), {}
+    return find
+
+
 @dataclass(frozen=True)
 class Lint:
     """A lint's finder; its name, severity and remedy are its registry entry's."""
@@ -274,6 +287,8 @@ LINTS = [Lint(*pair) for pair in (
     ("HS420", _relation_in_api("f", "foreign table")),
     ("HS421", _unsupported_reg_types),
     ("HS422", _sensitive_columns_exposed),
+    ("HS423", _reference("fkey_to_auth_unique", "foreign key to {detail}, a unique key Supabase Auth may change")),
+    ("HS424", _reference("extension_outdated", "extension is older than this server offers: {detail}")),
 )]
 
 
