@@ -10,7 +10,8 @@ import pytest
 from healstack.declarations import load_waivers
 from healstack.errors import ConfigError
 from healstack.results import Outcome
-from healstack.verify.lints import LINTS, gather, run_lint
+from healstack.verify.facts import gather
+from healstack.verify.lints import LINTS, run_lint
 
 BY_ID = {lint.id: lint for lint in LINTS}
 OWN = "(select auth.jwt() -> 'app_metadata' ->> 'project')"
@@ -83,6 +84,10 @@ CASES = [
       "alter table public.t423 add column user_id uuid references auth.users (id)"]),
     ("HS424", "hstore", ["create extension hstore schema extensions version '1.4'"],
      ["alter extension hstore update"]),
+    ("HS425", "storage.buckets.b425",
+     ["insert into storage.buckets (id, name, public) values ('b425', 'b425', true)",
+      "create policy p425 on storage.objects for select to anon using (bucket_id = 'b425')"],
+     ["alter policy p425 on storage.objects using (bucket_id = 'b425' and name like 'public/%')"]),
 ]
 
 
@@ -171,11 +176,25 @@ PEER_CASES = [
       for kind, fires in (("regclass", False), ("regtype", False), ("regrole", False), ("regproc[]", True),
                           ("regconfig", True))],
     # splinter's sensitive_columns_exposed: whole words of the name, only where the API reads without RLS
-    *[("HS422", [f"create table public.t (id int primary key, {column} text)"], "public.t", fires)
-      for column, fires in (("password_hash", True), ("stripe_api_key", True), ("ssn", True),
+    *[("HS422", [f"create table public.t (id int primary key, \"{column}\" text)"], "public.t", fires)
+      for column, fires in (("password", True), ("API-Key", True), ("ssn", True), ("cvv", True),
                             ("pinned", False), ("secretary", False), ("tokens_used", False))],
     ("HS422", ["create table public.t (id int primary key, password text)",
                "revoke all on public.t from anon, authenticated"], "public.t", False),
+    # splinter's public_bucket_allows_listing cases: an insert policy, a restrictive one, a private bucket and
+    # a folder-scoped select stay quiet; an always-true select and one naming the bucket alone fire
+    *[("HS425", ["insert into storage.buckets (id, name, public) values ($$a|b[1]^{x}'z$$, 'x', " + public + ")",
+                 policy], "storage.buckets.a|b[1]^{x}'z", fires)
+      for public, policy, fires in (
+          ("true", "create policy p on storage.objects for insert to authenticated with check (true)", False),
+          ("true", "create policy p on storage.objects as restrictive for select to anon using (true)", False),
+          ("false", "create policy p on storage.objects for select to anon using (true)", False),
+          ("true", "create policy p on storage.objects for select to authenticated using "
+                   "(bucket_id = $$a|b[1]^{x}'z$$ and name like 'public/%')", False),
+          ("true", "create policy p on storage.objects for select to authenticated using (true)", True),
+          ("true", "create policy p on storage.objects for all to public using (1 = 1)", True),
+          ("true", "create policy p on storage.objects for select to anon using (bucket_id = $$a|b[1]^{x}'z$$)",
+           True))],
 ]
 
 

@@ -13,7 +13,8 @@ from healstack.embedded import EmbeddedServer, default_bindir
 from healstack.migrate.runner import apply
 from healstack.results import CheckResult, Outcome
 from healstack.rls.run import rls_contract
-from healstack.verify.lints import LINTS, gather, run_lint
+from healstack.verify.facts import gather
+from healstack.verify.lints import LINTS, run_lint
 
 ROWS = 1_000_000
 CONTRACT_TARGET_S = 5.0

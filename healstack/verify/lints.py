@@ -6,61 +6,17 @@ a warning warns, and a finding can be waived per object in a committed waiver fi
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
 from typing import Any
-
-import psycopg
-from psycopg.rows import dict_row
 
 from healstack import catalog, registry
 from healstack.registry import CheckSpec
 from healstack.results import CheckResult, Outcome
+from healstack.verify import exposure
+from healstack.verify.facts import Facts, Finding, reachable
 from healstack.verify.policy_expr import analyse
-
-Finding = tuple[str, str, dict[str, Any]]  # object, message, evidence
-SERVICE_ONLY = frozenset({"service_role"})
-
-
-@dataclass(frozen=True)
-class Facts:
-    relations: list[dict[str, Any]]
-    functions: list[dict[str, Any]]
-    index_findings: list[dict[str, Any]]
-    snapshot: catalog.Snapshot
-    references: list[dict[str, Any]]  # foreign keys into auth, outdated extensions (lint_references.sql)
-
-    def tables(self) -> Iterator[dict[str, Any]]:
-        return (r for r in self.relations if r["kind"] in ("r", "p"))
-
-    def policies(self) -> Iterable[catalog.Record]:
-        return self.snapshot["policies"].values()
-
-
-@cache
-def _sql(name: str) -> bytes:
-    return files("healstack.verify").joinpath(f"sql/{name}.sql").read_bytes()
-
-
-def gather(conn: psycopg.Connection[Any]) -> Facts:
-    def rows(name: str) -> list[dict[str, Any]]:
-        with conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(_sql(name))
-            return [r for r in cur.fetchall() if r["schema"] not in catalog.PLATFORM_SCHEMAS]
-
-    with conn.cursor(row_factory=dict_row) as cur:  # platform rows kept: extensions live in them
-        cur.execute(_sql("lint_references"))
-        references = [r for r in cur.fetchall() if r["schema"] not in catalog.PLATFORM_SCHEMAS]
-    return Facts(rows("lint_relations"), rows("lint_functions"), rows("lint_indexes"), catalog.take(conn),
-                 references)
-
-
-def _reachable(rel: dict[str, Any]) -> bool:
-    return bool(rel["anon_reachable"] or rel["authenticated_reachable"])
 
 
 def _policy_key(p: catalog.Record) -> str:
@@ -69,7 +25,7 @@ def _policy_key(p: catalog.Record) -> str:
 
 def _rls_disabled_in_public(f: Facts) -> Iterator[Finding]:
     for t in f.tables():
-        if not t["rls_enabled"] and _reachable(t):
+        if not t["rls_enabled"] and reachable(t):
             yield t["key"], "RLS is disabled on a table the API roles can reach", {}
 
 
@@ -134,7 +90,7 @@ def _security_definer_view(f: Facts) -> Iterator[Finding]:
     """A view the API reaches that runs as its owner over rows the API roles could not read themselves: an
     RLS table, or a table they have no SELECT on (a private schema)."""
     for v in f.relations:
-        if v["kind"] == "v" and v["reads_guarded_tables"] and not _security_invoker(v) and _reachable(v):
+        if v["kind"] == "v" and v["reads_guarded_tables"] and not _security_invoker(v) and reachable(v):
             yield v["key"], f"view runs as its owner over {', '.join(v['reads_guarded_tables'])}", {}
 
 
@@ -188,7 +144,7 @@ def _auth_users_exposed(f: Facts) -> Iterator[Finding]:
     """An invoker view reads auth.users with the caller's rights: exposure only where those reach it anyway."""
     for v in f.relations:
         invoker = v["kind"] == "v" and _security_invoker(v)
-        if v["kind"] in ("v", "m") and v["reads_auth_users"] and _reachable(v) and (
+        if v["kind"] in ("v", "m") and v["reads_auth_users"] and reachable(v) and (
                 not invoker or v["auth_users_open"]):
             yield v["key"], "view exposes auth.users to the API roles", {}
 
@@ -211,44 +167,8 @@ def _multiple_permissive(f: Facts) -> Iterator[Finding]:
 def _relation_in_api(kind: str, what: str) -> Callable[[Facts], Iterator[Finding]]:
     def find(f: Facts) -> Iterator[Finding]:
         for r in f.relations:
-            if r["kind"] == kind and _reachable(r):
+            if r["kind"] == kind and reachable(r):
                 yield r["key"], f"{what} reachable by the API roles (RLS does not apply to it)", {}
-    return find
-
-
-# pg_upgrade refuses these column types (they store OIDs a new cluster renumbers); regclass, regrole and
-# regtype are carried over (splinter: unsupported_reg_types)
-UNSUPPORTED_REG = frozenset({"regcollation", "regconfig", "regdictionary", "regnamespace", "regoper",
-                             "regoperator", "regproc", "regprocedure"})
-# names that say what a column holds (splinter: sensitive_columns_exposed); whole words of a snake_case name
-SENSITIVE = re.compile(r"(?:^|_)(?:password|passwd|pwd|secret|api_?key|access_token|refresh_token|private_key|"
-                       r"ssn|social_security(?:_number)?|credit_card|card_number|cvv|cvc|iban|"
-                       r"passport(?:_number)?|tax_id|pin_code)(?:$|_)")
-
-
-def _unsupported_reg_types(f: Facts) -> Iterator[Finding]:
-    for key, column in f.snapshot["columns"].items():
-        if column["type"].removesuffix("[]") in UNSUPPORTED_REG:
-            yield key, f"column of type {column['type']}: pg_upgrade cannot carry it to a new major version", {}
-
-
-def _sensitive_columns_exposed(f: Facts) -> Iterator[Finding]:
-    by_table: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for column in f.snapshot["columns"].values():
-        if SENSITIVE.search(column["name"].lower()):
-            by_table[(column["schema"], column["relation"])].append(column["name"])
-    for t in f.tables():
-        names = by_table.get((t["schema"], t["name"]))
-        if names and not t["rls_enabled"] and _reachable(t):
-            yield t["key"], f"columns {', '.join(names)} are readable by the API roles with no RLS", \
-                {"columns": names}
-
-
-def _reference(kind: str, message: str) -> Callable[[Facts], Iterator[Finding]]:
-    def find(f: Facts) -> Iterator[Finding]:
-        for r in f.references:
-            if r["kind"] == kind:
-                yield r["key"], message.format(detail=r["detail"]), {}
     return find
 
 
@@ -285,10 +205,12 @@ LINTS = [Lint(*pair) for pair in (
     ("HS418", _multiple_permissive),
     ("HS419", _relation_in_api("m", "materialized view")),
     ("HS420", _relation_in_api("f", "foreign table")),
-    ("HS421", _unsupported_reg_types),
-    ("HS422", _sensitive_columns_exposed),
-    ("HS423", _reference("fkey_to_auth_unique", "foreign key to {detail}, a unique key Supabase Auth may change")),
-    ("HS424", _reference("extension_outdated", "extension is older than this server offers: {detail}")),
+    ("HS421", exposure.unsupported_reg_types),
+    ("HS422", exposure.sensitive_columns_exposed),
+    ("HS423", exposure.reference("fkey_to_auth_unique",
+                                 "foreign key to {detail}, a unique key Supabase Auth may change")),
+    ("HS424", exposure.reference("extension_outdated", "extension is older than this server offers: {detail}")),
+    ("HS425", exposure.public_bucket_allows_listing),
 )]
 
 

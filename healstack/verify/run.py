@@ -13,7 +13,8 @@ from healstack.declarations import load_waivers
 from healstack.delta import Delta, plan_delta
 from healstack.migrate.ledger import ledger_exists
 from healstack.results import CheckResult
-from healstack.verify.lints import LINTS, gather, run_lint
+from healstack.verify.facts import gather
+from healstack.verify.lints import LINTS, run_lint
 from healstack.verify.parity import parity_results
 from healstack.verify.reference import reference_snapshot
 
