@@ -16,6 +16,8 @@ from healstack.context import Context
 from healstack.db import connect
 from healstack.migrate.phase import apply_phase
 from healstack.migrate.runner import apply_migrations
+from healstack.report.html import render
+from healstack.report.stream import RunData
 from healstack.results import Outcome
 
 # A project as people write them for Supabase: no IF NOT EXISTS, a trigger on auth.users reading the user's
@@ -128,3 +130,13 @@ def test_the_crypto_stand_ins_compute_what_the_real_ones_do(empty_db: str, sql: 
     with connect(empty_db, autocommit=True) as c:
         ensure_supabase_compat(c)  # every Supabase project starts with pgcrypto and uuid-ossp
         assert c.execute(sql).fetchone() == (expected,)
+
+
+def test_the_report_says_near_the_top_that_stand_ins_are_not_the_platform(tmp_path: Path) -> None:
+    record = {"run_id": "r1", "nodeid": "n", "phase": "apply", "check_id": "HS106", "outcome": "warned",
+              "object": "extensions", "message": "2 platform extensions are healstack's stand-ins",
+              "evidence": {"stand_ins": {"pg_net": "healstack stand-in for pg_net", "pgcrypto": "..."}}}
+    data = RunData({"run_id": "r1"}, [record], tmp_path)
+    page = render(data).read_text()
+    connectivity = page[page.index('id="connectivity"'):page.index('id="migrations"')]
+    assert "not the Supabase platform:</strong> pg_net, pgcrypto are healstack's stand-ins" in connectivity
