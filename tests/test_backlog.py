@@ -35,6 +35,7 @@ def _tickets(project: Path) -> dict[str, tuple[str, int]]:
     return {t.fingerprint: (t.status, t.occurrences) for t in load_all(project / "backlog").values()}
 
 
+@pytest.mark.any_postgres  # the backlog's bookkeeping, not the server's: once, in the Postgres 18 run
 def test_rehearsals_write_each_ticket_once_and_a_fix_resolves_exactly_its_ticket(migrated_db, tmp_path):
     with connect(migrated_db, autocommit=True) as conn:
         conn.execute("drop index public.idx_metrics_day")

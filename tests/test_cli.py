@@ -137,6 +137,7 @@ def test_rehearsal_runs_the_whole_runbook_on_the_embedded_default(tmp_path):
     assert (run / "apply" / "evidence.jsonl").exists() and (run / "run.json").exists()
 
 
+@pytest.mark.any_postgres  # the exit code and the naming, not the server's: once, in the Postgres 18 run
 def test_rehearsal_fails_on_a_defect_naming_it(migrated_db, tmp_path):
     with connect(migrated_db, autocommit=True) as conn:
         conn.execute("alter table public.events disable row level security")
@@ -162,6 +163,7 @@ def test_rehearsal_and_verify_report_the_same_checks_for_the_same_database(migra
     assert {"HS104", "HS105", "HS503", "HS202", "HS300", "HS501"} <= {c for c, _ in verified}
 
 
+@pytest.mark.any_postgres  # redaction of outputs, not the server's: once, in the Postgres 18 run
 def test_no_secret_reaches_any_output_report_or_ticket(migrated_db, tmp_path):
     """A password in the DSN (the trust-auth test server ignores it), secret-looking variables, and a webhook and
     a GitHub token that are tried (on loopback, refused) because the run opens a ticket."""
