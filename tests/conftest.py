@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from etl_api import ENV
 from guardrails import Guardrails
 from hypothesis import HealthCheck, settings
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -137,3 +138,10 @@ def migrations_copy(tmp_path: Path) -> Path:
 def guardrails(pytester: pytest.Pytester, migrated_db: str, migrations_copy: Path) -> Guardrails:
     """healstack.checks against a fresh migrated clone, with this repository's declarations."""
     return Guardrails(pytester, migrated_db, migrations_copy)
+
+
+@pytest.fixture
+def api_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every source's variables pointed at respx-served hosts (tests/etl_api.py), with a known token."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)

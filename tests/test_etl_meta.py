@@ -12,7 +12,7 @@ from datetime import date
 import httpx
 import pytest
 import respx
-from etl_api import ENV, SECRET, payload
+from etl_api import SECRET, payload
 
 from healstack.errors import ConfigError
 from healstack.etl.http import SourceError
@@ -21,12 +21,7 @@ from healstack.etl.sources.meta import MetaSource
 
 BASE = "https://meta.test/v27.0/act_1234"
 DAYS = Window(date(2025, 3, 8), date(2025, 3, 9))
-
-
-@pytest.fixture(autouse=True)
-def env(monkeypatch):
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
+pytestmark = pytest.mark.usefixtures("api_env")
 
 
 def _rows(source: MetaSource, window: Window = DAYS) -> list[dict]:
@@ -185,3 +180,16 @@ def test_without_them_the_account_default_is_stated():
     assert "appsecret_proof" not in insights.calls[0].request.url.params
     assert "action_attribution_windows" not in insights.calls[0].request.url.params
     assert source.facts["attribution"] == "the account's default (not overridden)"
+
+
+@respx.mock
+def test_a_job_still_running_past_its_budget_is_one_line(monkeypatch):
+    monkeypatch.setattr("healstack.etl.sources.meta.ASYNC_WAIT_S", 5.0)
+    _account()
+    respx.post(f"{BASE}/insights").respond(json=payload("meta/async_started.json"))
+    respx.get("https://meta.test/v27.0/6041234567").respond(json=payload("meta/async_running.json"))
+    slept: list[float] = []
+    with pytest.raises(SourceError, match=r"async insights job 6041234567 for 2025-01-01\.\.2025-03-09 is still "
+                                          r"running after 6 s; run again later"):
+        _rows(MetaSource.from_env(sleep=slept.append), Window(date(2025, 1, 1), date(2025, 3, 9)))
+    assert slept == [2.0, 4.0]

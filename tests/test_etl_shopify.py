@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from etl_api import ENV, FIXTURES, SECRET, graphql, payload
+from etl_api import FIXTURES, SECRET, graphql, payload
 
 from healstack.etl.http import SourceError
 from healstack.etl.sources import Window
@@ -18,12 +18,7 @@ from healstack.etl.sources.shopify import ShopifySource, Token
 
 ENDPOINT = "https://shop.test/admin/api/2026-10/graphql.json"
 DAYS = Window(date(2025, 3, 8), date(2025, 3, 10))
-
-
-@pytest.fixture(autouse=True)
-def env(monkeypatch):
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
+pytestmark = pytest.mark.usefixtures("api_env")
 
 
 def _pages() -> list[httpx.Response]:

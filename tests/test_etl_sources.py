@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 import respx
-from etl_api import ENV, SECRET, graphql, payload
+from etl_api import SECRET, graphql, payload
 
 from healstack.etl.http import SourceError
 from healstack.etl.run import run_source
@@ -22,12 +22,6 @@ WINDOW = Window(date(2025, 3, 8), date(2025, 3, 9))
 
 
 @pytest.fixture
-def env(monkeypatch):
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-
-
-@pytest.fixture
 def slept():
     return []
 
@@ -37,7 +31,7 @@ def _rows(source) -> list[dict]:
 
 
 @respx.mock
-def test_meta_pages_strings_and_one_purchase_type(env, slept):
+def test_meta_pages_strings_and_one_purchase_type(api_env, slept):
     respx.get("https://meta.test/v27.0/act_1234").respond(json=payload("meta/account.json"))
     insights = respx.get("https://meta.test/v27.0/act_1234/insights")
     insights.side_effect = [httpx.Response(200, json=payload("meta/insights_page1.json")),
@@ -53,7 +47,7 @@ def test_meta_pages_strings_and_one_purchase_type(env, slept):
 
 
 @respx.mock
-def test_meta_throttle_is_retried_with_backoff(env, slept):
+def test_meta_throttle_is_retried_with_backoff(api_env, slept):
     respx.get("https://meta.test/v27.0/act_1234").respond(json=payload("meta/account.json"))
     respx.get("https://meta.test/v27.0/act_1234/insights").side_effect = [
         httpx.Response(400, json=payload("meta/throttle.json")),
@@ -66,7 +60,7 @@ def test_meta_throttle_is_retried_with_backoff(env, slept):
 
 
 @respx.mock
-def test_meta_expired_token_fails_at_once_naming_the_variable(env, slept):
+def test_meta_expired_token_fails_at_once_naming_the_variable(api_env, slept):
     respx.get("https://meta.test/v27.0/act_1234").respond(400, json=payload("meta/auth_error.json"))
     with pytest.raises(SourceError) as failure:
         _rows(MetaSource.from_env(sleep=slept.append))
@@ -75,7 +69,7 @@ def test_meta_expired_token_fails_at_once_naming_the_variable(env, slept):
 
 
 @respx.mock
-def test_meta_account_in_another_zone_is_flagged_not_shifted(env, slept):
+def test_meta_account_in_another_zone_is_flagged_not_shifted(api_env, slept):
     respx.get("https://meta.test/v27.0/act_1234").respond(json={"timezone_name": "America/Los_Angeles",
                                                                 "currency": "USD"})
     respx.get("https://meta.test/v27.0/act_1234/insights").respond(json=payload("meta/insights_page2.json"))
@@ -91,7 +85,7 @@ def advertiser(**info) -> None:
 
 
 @respx.mock
-def test_tiktok_pages_dash_is_null_and_code_errors(env, slept):
+def test_tiktok_pages_dash_is_null_and_code_errors(api_env, slept):
     advertiser()
     route = respx.get("https://tiktok.test/open_api/v1.3/report/integrated/get/")
     route.side_effect = [httpx.Response(200, json=payload("tiktok/rate_limit.json")),
@@ -106,7 +100,7 @@ def test_tiktok_pages_dash_is_null_and_code_errors(env, slept):
 
 
 @respx.mock
-def test_tiktok_revoked_token(env, slept):
+def test_tiktok_revoked_token(api_env, slept):
     respx.get(url__startswith="https://tiktok.test/open_api/v1.3/").respond(json=payload("tiktok/auth_error.json"))
     with pytest.raises(SourceError, match="authentication failed \\(code 40105\\); check TIKTOK_ACCESS_TOKEN"):
         _rows(TikTokSource.from_env(sleep=slept.append))
@@ -119,7 +113,7 @@ def test_tiktok_windows_are_at_most_30_days():
 
 
 @respx.mock
-def test_events_follow_next_cursor(env, slept):
+def test_events_follow_next_cursor(api_env, slept):
     route = respx.get("https://events.test/events")
     route.side_effect = [httpx.Response(200, json=payload("events/page1.json")),
                          httpx.Response(200, json=payload("events/page2.json"))]
@@ -130,7 +124,7 @@ def test_events_follow_next_cursor(env, slept):
 
 
 @respx.mock
-def test_retries_are_bounded(env, slept):
+def test_retries_are_bounded(api_env, slept):
     respx.get("https://events.test/events").respond(503)
     source = EventsSource.from_env(sleep=slept.append)
     with pytest.raises(SourceError, match="events: gave up after 6 attempts \\(last: transient: HTTP 503\\)"):
@@ -139,7 +133,7 @@ def test_retries_are_bounded(env, slept):
 
 
 @respx.mock
-def test_metrics_from_fixture_pulls_match_hand_computed_days(env, slept, migrated_db, conn):
+def test_metrics_from_fixture_pulls_match_hand_computed_days(api_env, slept, migrated_db, conn):
     """2025-03-08 (24 h, a zero-spend campaign), 2025-03-09 (23 h: DST starts) and 2025-03-10, a day with
     spend but no order, pulled through every source, then compared with figures worked out by hand."""
     zero_day = payload("meta/insights_page2.json")
@@ -177,7 +171,7 @@ def test_metrics_from_fixture_pulls_match_hand_computed_days(env, slept, migrate
 
 
 @respx.mock
-def test_events_cursor_moves_forward_with_an_overlap_and_the_window_end_holds(env, slept, migrated_db, conn):
+def test_events_cursor_moves_forward_with_an_overlap_and_the_window_end_holds(api_env, slept, migrated_db, conn):
     """The first run reads the window from its start; the next one from its newest event less ten minutes
     (not from the first run's start again); an event at or after the window's end waits for its own run."""
     late = {"data": [{"id": "ev-9", "name": "page_view", "user_id": None, "occurred_at": "2025-03-10T05:00:00Z",

@@ -10,7 +10,7 @@ from datetime import date
 import httpx
 import pytest
 import respx
-from etl_api import ENV, payload
+from etl_api import payload
 
 from healstack.etl.http import SourceError
 from healstack.etl.sources import Window
@@ -18,12 +18,7 @@ from healstack.etl.sources.tiktok import TikTokSource
 
 API = "https://tiktok.test/open_api/v1.3"
 DAYS = Window(date(2025, 3, 8), date(2025, 3, 9))
-
-
-@pytest.fixture(autouse=True)
-def env(monkeypatch):
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
+pytestmark = pytest.mark.usefixtures("api_env")
 
 
 def _advertiser(**info: str) -> respx.Route:

@@ -36,6 +36,18 @@ class RequestTooLarge(SourceError):
     """The API refused the request's size; the caller may split it and ask again."""
 
 
+def poll(job: str, finished: Callable[[], bool], sleep: Callable[[float], None], *, budget: float,
+         first: float = 2.0, longest: float = 30.0) -> None:
+    """Ask ``finished`` until it says so (it raises for a job that failed), pausing between asks from ``first``
+    seconds, doubling up to ``longest``; past ``budget`` seconds of pauses, one line says the job still runs."""
+    waited, pause = 0.0, first
+    while not finished():
+        if waited >= budget:
+            raise SourceError(f"{job} is still running after {waited:.0f} s; run again later")
+        sleep(pause)
+        waited, pause = waited + pause, min(pause * 2, longest)
+
+
 @dataclass
 class RetryPolicy:
     attempts: int = 6

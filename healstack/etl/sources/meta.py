@@ -12,13 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from healstack.errors import ConfigError
-from healstack.etl.http import RequestTooLarge, SourceClient, SourceError
+from healstack.etl.http import RequestTooLarge, SourceClient, SourceError, poll
 from healstack.etl.sources import TORONTO, Page, Window, env
 from healstack.etl.sources import meta_api as api
 
 RESTATEMENT_DAYS = 28  # Meta restates the last 28 days: every incremental run pulls them again
 FIELDS = "campaign_id,spend,impressions,clicks,actions,action_values"
-ASYNC_POLL_S, ASYNC_WAIT_S = (2.0, 30.0), 3600.0  # first and longest pause between polls; the most to wait
+ASYNC_WAIT_S = 3600.0  # the most an async job is waited for (polls pause 2 s, doubling up to 30 s)
 classify = api.classify  # the fixture stand-in classifies recorded errors as the real client does
 
 
@@ -153,21 +153,17 @@ class MetaSource:
         run_id = str(started.get("report_run_id") or "")
         if not run_id:
             raise SourceError(f"source-a: the async insights job for {since}..{until} returned no report_run_id")
-        waited, pause = 0.0, ASYNC_POLL_S[0]
-        while True:
-            job = self._get(run_id, {"fields": "async_status,async_percent_completion"})
-            status = job.get("async_status")
+        job = f"source-a: the async insights job {run_id} for {since}..{until}"
+
+        def finished() -> bool:
+            status = self._get(run_id, {"fields": "async_status,async_percent_completion"})
+            if status.get("async_status") in ("Job Failed", "Job Skipped"):
+                raise SourceError(f"{job} ended '{status['async_status']}'; run again, or lower "
+                                  "META_ASYNC_AFTER_DAYS to split the range")
             # done when both say so (the SDK's AdReportRun reads completion as async_percent_completion == 100)
-            if status == "Job Completed" and int(job.get("async_percent_completion") or 100) >= 100:
-                break
-            if status in ("Job Failed", "Job Skipped"):
-                raise SourceError(f"source-a: the async insights job {run_id} for {since}..{until} ended "
-                                  f"'{status}'; run again, or lower META_ASYNC_AFTER_DAYS to split the range")
-            if waited >= ASYNC_WAIT_S:
-                raise SourceError(f"source-a: the async insights job {run_id} for {since}..{until} is still "
-                                  f"'{status}' after {waited:.0f} s; run again later")
-            self.client.sleep(pause)
-            waited, pause = waited + pause, min(pause * 2, ASYNC_POLL_S[1])
+            return bool(status.get("async_status") == "Job Completed"
+                        and int(status.get("async_percent_completion") or 100) >= 100)
+        poll(job, finished, self.client.sleep, budget=ASYNC_WAIT_S)
         yield from self._paged(f"{run_id}/insights", {"limit": 500})
 
     def _row(self, item: dict[str, Any], timezone: str, currency: str) -> dict[str, Any]:

@@ -16,14 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from healstack.errors import ConfigError
-from healstack.etl.http import SourceClient, SourceError
+from healstack.etl.http import SourceClient, SourceError, poll
 from healstack.etl.sources import TORONTO, Page, Window, env
 from healstack.etl.sources import shopify_graphql as gql
 
 OVERLAP = timedelta(minutes=10)  # orders updated while the last run paged are pulled again
 PAGE_SIZE = 25                   # 25 orders of 50 line items stay under the 1,000-point single query limit
 RECENT_DAYS = 60                 # older orders need the read_all_orders scope
-BULK_POLL_S, BULK_WAIT_S = (2.0, 30.0), 3 * 3600.0
+BULK_WAIT_S = 3 * 3600.0        # the most a bulk operation is waited for (polls pause 2 s, doubling up to 30 s)
 REFRESH_BEFORE = 300.0           # fetch a new client-credentials token this many seconds before it expires
 
 
@@ -159,17 +159,18 @@ class ShopifySource:
         if problems or not operation.get("id"):
             raise SourceError("shopify: the bulk operation was refused: " + "; ".join(
                 str(p.get("message")) for p in problems) if problems else "shopify: no bulk operation was started")
-        waited, pause = 0.0, BULK_POLL_S[0]
-        while operation.get("status") != "COMPLETED":
+        asked = 0
+
+        def finished() -> bool:  # the operation as it started, then as each poll finds it
+            nonlocal operation, asked
+            if asked:
+                operation = self.graphql(gql.POLL_BULK, {"id": operation["id"]}).get("node") or {}
+            asked += 1
             if operation.get("status") in ("FAILED", "CANCELED", "EXPIRED"):
                 raise SourceError(f"shopify: the bulk operation ended {operation.get('status')} "
                                   f"({operation.get('errorCode') or 'no error code'}); run the backfill again")
-            if waited >= BULK_WAIT_S:
-                raise SourceError(f"shopify: the bulk operation is still {operation.get('status')} after "
-                                  f"{waited:.0f} s; run the backfill again later")
-            self.client.sleep(pause)
-            waited, pause = waited + pause, min(pause * 2, BULK_POLL_S[1])
-            operation = self.graphql(gql.POLL_BULK, {"id": operation["id"]}).get("node") or {}
+            return operation.get("status") == "COMPLETED"
+        poll("shopify: the bulk operation", finished, self.client.sleep, budget=BULK_WAIT_S)
         url = operation.get("url")  # none when the range holds no order
         lines = self.client.request("GET", url, decode=False)[1].splitlines() if url else []
         orders = gql.bulk_orders(lines)
