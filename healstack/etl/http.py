@@ -100,7 +100,7 @@ def retry_after(response: httpx.Response) -> float | None:
 
 def _is_html(response: httpx.Response) -> bool:
     kind = response.headers.get("Content-Type", "")
-    return "html" in kind or response.content.lstrip()[:1] == b"<"
+    return "html" in kind or response.content[:256].lstrip()[:1] == b"<"
 
 
 def http_status_failure(response: httpx.Response) -> tuple[Failure, str]:
@@ -144,12 +144,10 @@ class SourceClient:
         first, attempt = len(self.attempts), 0
         while True:
             status: int | None = None
-            hint: float | None = None
             try:
                 response = self._client.request(method, url, params=params, headers=headers, **body)
                 status = response.status_code
                 failure, detail = self.classify(response)
-                hint = self.wait_hint(response)
                 if failure is Failure.NONE and not decode:
                     return response, response.text
                 if failure is Failure.NONE:
@@ -165,6 +163,7 @@ class SourceClient:
             if failure is not Failure.TRANSIENT:
                 self.attempts.append(Attempt(url, status, f"{failure.value}: {detail}", 0.0))
                 raise self._final(failure, detail)
+            hint = self.wait_hint(response) if status is not None else None
             if hint:  # the server's own wait does not use up an attempt: its cap bounds it
                 self.attempts.append(Attempt(url, status, f"transient: {detail}", hint))
                 if throttled + hint > self.policy.throttle_s:
