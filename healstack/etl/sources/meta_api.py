@@ -1,7 +1,7 @@
 """What the Meta Marketing API says beyond its data: which versions are live, which errors are transient, too
 large or final, how long a throttled account must wait, and how close an account is to being throttled.
 
-Checked against Meta's Marketing API changelog and versioning pages, its rate-limiting page (the
+Follows Meta's Marketing API changelog and versioning pages, its rate-limiting page (the
 X-Business-Use-Case-Usage and X-Ad-Account-Usage headers) and facebook-python-business-sdk
 (facebook_business/adobjects/adreportrun.py for async jobs, api.py for appsecret_proof)."""
 

@@ -1,7 +1,7 @@
 """The GraphQL Admin API's side of the Shopify source: the orders queries (paged, and as a bulk operation),
 its errors and cost-based throttle, and an order node as a row of ``orders``.
 
-Checked against shopify.dev: the GraphQL Admin API's `orders` query and `Order` object (2026-10), "API
+Follows shopify.dev: the GraphQL Admin API's `orders` query and `Order` object (2026-10), "API
 rate limits" (the cost throttle in `extensions.cost.throttleStatus`), "Perform bulk operations with the
 GraphQL Admin API" (`bulkOperationRunQuery`, JSONL with `__parentId`), and shopify-api-ruby's GraphQL client.
 

@@ -1,6 +1,6 @@
 """Source B: TikTok Business API integrated report, one row per campaign and day.
 
-Checked against tiktok-business-api-sdk (python_sdk: reporting_api.py's integrated report, the advertiser
+Follows tiktok-business-api-sdk (python_sdk: reporting_api.py's integrated report, the advertiser
 info endpoint of account_management_api.py, and the SDK's return-code table) and the Business API docs.
 Metrics: ``complete_payment`` (purchases counted by the pixel or events API) is stored as conversions and
 ``total_complete_payment_rate`` (despite its name, the purchases' total value) as conversion_value, so a
