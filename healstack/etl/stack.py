@@ -12,6 +12,10 @@ from typing import Any
 from healstack.config import Settings
 from healstack.declarations import read_toml
 from healstack.errors import ConfigError
+from healstack.etl.sources.events import EventsSource
+from healstack.etl.sources.meta import MetaSource
+from healstack.etl.sources.shopify import ShopifySource
+from healstack.etl.sources.tiktok import TikTokSource
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,8 @@ class DeclaredSource:
                 if not (environ.get(v) if isinstance(v, str) else any(environ.get(a) for a in v))]
 
 
-KNOWN = {"events": "events", "source-a": "spend", "source-b": "spend", "shopify": "orders"}  # source -> its table
+# each source's name and the table it loads, as its class declares them
+KNOWN = {source.name: source.table for source in (EventsSource, MetaSource, TikTokSource, ShopifySource)}
 
 
 def declared(settings: Settings) -> list[DeclaredSource]:

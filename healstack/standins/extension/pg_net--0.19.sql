@@ -23,27 +23,27 @@ create table net._http_response (
     created timestamptz not null default pg_catalog.now()
 );
 
-create function net.http_get(
-    url text, params jsonb default '{}', headers jsonb default '{}', timeout_milliseconds integer default 5000
+-- every request goes through one insert; the public functions only name their method
+create function net._enqueue(
+    method text, url text, headers jsonb, body bytea, timeout_milliseconds integer
 ) returns bigint language sql volatile security definer set search_path = ''
 as $$
-    insert into net.http_request_queue (method, url, headers, timeout_milliseconds)
-    values ('GET', url, headers, timeout_milliseconds) returning id
+    insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
+    values (method, url, headers, body, timeout_milliseconds) returning id
 $$;
+
+create function net.http_get(
+    url text, params jsonb default '{}', headers jsonb default '{}', timeout_milliseconds integer default 5000
+) returns bigint language sql volatile set search_path = ''
+as $$ select net._enqueue('GET', url, headers, null, timeout_milliseconds) $$;
 
 create function net.http_post(
     url text, body jsonb default '{}', params jsonb default '{}', headers jsonb default '{"Content-Type": "application/json"}',
     timeout_milliseconds integer default 5000
-) returns bigint language sql volatile security definer set search_path = ''
-as $$
-    insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-    values ('POST', url, headers, pg_catalog.convert_to(body::text, 'UTF8'), timeout_milliseconds) returning id
-$$;
+) returns bigint language sql volatile set search_path = ''
+as $$ select net._enqueue('POST', url, headers, pg_catalog.convert_to(body::text, 'UTF8'), timeout_milliseconds) $$;
 
 create function net.http_delete(
     url text, params jsonb default '{}', headers jsonb default '{}', timeout_milliseconds integer default 5000
-) returns bigint language sql volatile security definer set search_path = ''
-as $$
-    insert into net.http_request_queue (method, url, headers, timeout_milliseconds)
-    values ('DELETE', url, headers, timeout_milliseconds) returning id
-$$;
+) returns bigint language sql volatile set search_path = ''
+as $$ select net._enqueue('DELETE', url, headers, null, timeout_milliseconds) $$;
