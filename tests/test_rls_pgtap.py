@@ -26,7 +26,7 @@ def _export(directory) -> list:
 
 def test_export_writes_one_file_per_table(tmp_path):
     files = _export(tmp_path)
-    assert [f.name for f in files] == [f"rls_{t}.test.sql" for t in sorted(CONTRACTS)]
+    assert [f.name for f in files] == [f"rls_{tc.label}.test.sql" for _, tc in sorted(CONTRACTS.items())]
     text = (tmp_path / "rls_facts.test.sql").read_text()
     assert text.startswith("-- RLS contract for public.facts") and "select plan(" in text and "rollback;" in text
 

@@ -35,6 +35,12 @@ def _claims(key: str) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def _key(tc: TableContract) -> str:
+    """The app_metadata key of a shipped table's claim (each is ``app_metadata.<key>``)."""
+    assert tc.claim is not None and tc.claim.startswith("app_metadata.")
+    return tc.claim.removeprefix("app_metadata.")
+
+
 def claim_text(claims: dict[str, Any], key: str) -> str | None:
     """What `auth.jwt() -> 'app_metadata' ->> key` yields, modelled in Python."""
     app_metadata = claims.get("app_metadata")
@@ -57,7 +63,7 @@ def _seed(probe: Probe, tc: TableContract, tenants: list[str]) -> None:
     for n, tenant in enumerate(tenants):
         row = probe.row(tc, tenant, n)
         probe.sim.conn.execute(sql.SQL("insert into {} ({}) values ({})").format(
-            sql.Identifier("public", tc.table), sql.SQL(", ").join(map(sql.Identifier, row)),
+            tc.ident, sql.SQL(", ").join(map(sql.Identifier, row)),
             sql.SQL(", ").join(sql.Placeholder() * len(row))), list(row.values()))
 
 
@@ -66,7 +72,7 @@ def scenarios(draw: st.DrawFn) -> tuple[TableContract, list[str], Identity]:
     tc = CONTRACTS[draw(st.sampled_from(TENANT_TABLES))]
     assert tc.claim is not None
     rows = draw(st.lists(TENANTS, max_size=6))
-    return tc, rows, Identity("drawn", "authenticated", draw(_claims(tc.claim)))
+    return tc, rows, Identity("drawn", "authenticated", draw(_claims(_key(tc))))
 
 
 @pytest.mark.slow
@@ -77,8 +83,8 @@ def test_visible_rows_are_exactly_the_claimed_tenants(probe, scenario):
     with probe.sim.transaction():
         _seed(probe, tc, rows)
         response = probe.sim.attempt(identity, sql.SQL("select {}::text from {}").format(
-            sql.Identifier(tc.tenant), sql.Identifier("public", tc.table)))
-    expected = claim_text(identity.claims, tc.claim)
+            sql.Identifier(tc.tenant), tc.ident))
+    expected = claim_text(identity.claims, _key(tc))
     assert sorted(r[0] for r in response.rows) == sorted(t for t in rows if t == expected)
 
 
@@ -87,8 +93,8 @@ def test_visible_rows_are_exactly_the_claimed_tenants(probe, scenario):
 def test_no_write_reaches_another_tenant(probe, scenario, target, verb):
     tc, rows, identity = scenario
     assert tc.tenant is not None and tc.claim is not None
-    own = claim_text(identity.claims, tc.claim)
-    table, tenant = sql.Identifier("public", tc.table), sql.Identifier(tc.tenant)
+    own = claim_text(identity.claims, _key(tc))
+    table, tenant = tc.ident, sql.Identifier(tc.tenant)
     column = sql.Identifier(tc.update_column or tc.tenant)
     if verb == "insert":
         row = probe.row(tc, target, 9)

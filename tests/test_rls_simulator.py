@@ -27,8 +27,9 @@ P = tenant_user("p")
 INSERT_Q = sql.SQL("insert into public.facts (project, topic, key, value) values ('q', 't', 'k', '1') returning id")
 
 
-def test_connects_as_authenticator_like_postgrest(sim):
-    assert sim.conn.info.user == "authenticator"
+def test_a_request_runs_as_its_api_role_not_as_the_connection(sim):
+    response = sim.request(anon(), sql.SQL("select current_user::text, session_user::text"))
+    assert response.rows == [("anon", sim.conn.info.user)]
 
 
 @pytest.mark.parametrize(("identity", "statement", "verdict", "rows"), [
@@ -59,7 +60,11 @@ def test_claims_always_carry_the_role_and_the_request_is_rolled_back(sim):
 @pytest.mark.parametrize(("body", "error"), [
     ('[t]\nselect = ["everyone"]\n', "select must list some of"),
     ('[t]\ntenant = "project"\ncolour = "red"\n', "unknown keys colour"),
-    ('[t]\nselect = ["tenant"]\n', "names no tenant column"),
+    ('[t]\nselect = ["tenant"]\n', "names no tenant or owner column"),
+    ('[t]\nowner = "user_id"\ntenant = "team_id"\n', "names both owner and tenant"),
+    ('[t]\ntenant = "team_id"\nmember = { table = "m" }\n', "member must be"),
+    ('[t]\nowner = "user_id"\nmember = { table = "m", tenant = "t", user = "u" }\n', "member needs tenant"),
+    ('[t]\ntenant = "team_id"\nclaim = "app_metadata."\n', "claim must be a dotted path"),
     ('[t]\nsample = { n = 1 }\n', "sample must map columns to strings"),
     ("[t\n", "rls.toml"),
 ])

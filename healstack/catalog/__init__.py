@@ -25,7 +25,10 @@ PLATFORM_SCHEMAS = frozenset({
 
 # Extensions a Supabase project has whether or not a migration asks for them, and which create no object of
 # the stack's: monitoring, and the extensions every project starts with (compat creates them as Supabase does).
-PLATFORM_EXTENSIONS = frozenset({"pg_stat_statements", "uuid-ossp", "pgcrypto", "pg_graphql", "supabase_vault"})
+# pgtap too: `supabase test db` (and healstack's HS504, which runs the project's tests as it does) installs it
+# where no migration asked for it.
+PLATFORM_EXTENSIONS = frozenset({"pg_stat_statements", "uuid-ossp", "pgcrypto", "pg_graphql", "supabase_vault",
+                                 "pgtap"})
 
 # User policies and triggers placed on platform tables (storage.objects, auth.users) are the stack's own.
 KEPT_ON_PLATFORM = frozenset({"policies", "triggers"})

@@ -11,6 +11,7 @@ from psycopg import sql
 
 from healstack.results import CheckResult, Outcome
 from healstack.rls.probes import Probe
+from healstack.rls.seeding import SeedError
 from healstack.rls.simulator import Verdict
 from healstack.sqlfiles import query
 
@@ -41,12 +42,19 @@ def probe_leak(probe: Probe, obj: Exposed, who: str) -> CheckResult:
                            f"{who}: a SECURITY DEFINER function with arguments needs a probe written by hand")
     target = sql.Identifier(obj.schema, obj.name)
     statement = sql.SQL("select t::text from {} as t" if obj.kind == "relation" else "select t::text from {}() as t")
+    seeded = [tc for tc in probe.contracts.values()
+              if tc.tenant and probe.primary_keys.get(tc.table) and tc.table not in probe.unseedable]
+    own = {probe.values(tc)[0] for tc in seeded}
+    other = {probe.values(tc)[1] for tc in seeded}
     with probe.sim.transaction():
-        for tc in probe.contracts.values():
-            if tc.tenant and probe.primary_keys.get(tc.table):
+        for tc in seeded:
+            try:
                 probe.seed(tc)
+            except SeedError as e:  # judged without this table's rows; its own cases say why
+                probe.unseedable[tc.table] = f"not evaluated: {e}"
         response = probe.sim.attempt(probe.identity(who), statement.format(target))
-    strangers = [r[0] for r in response.rows if probe.other in r[0] or (who != "tenant" and probe.own in r[0])]
+    strangers = [r[0] for r in response.rows
+                 if any(v in r[0] for v in other) or (who != "tenant" and any(v in r[0] for v in own))]
     evidence = {"object": obj.label, "identity": who, "rows": len(response.rows), "verdict": response.verdict.value}
     if response.verdict is Verdict.ERROR:
         return CheckResult(CHECK_ID, Outcome.ERROR, obj.label, f"{who}: could not query: {response.message}", evidence)

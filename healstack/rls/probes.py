@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from healstack.results import CheckResult, Outcome
-from healstack.rls.contract import TableContract
+from healstack.rls.contract import OWNER_CLAIM, TableContract
+from healstack.rls.seeding import Seeder, SeedError, tenant_values
 from healstack.rls.simulator import (
     Identity,
     Response,
@@ -24,7 +26,6 @@ from healstack.rls.simulator import (
     anon,
     anonymous_user,
     service_role,
-    tenant_user,
 )
 from healstack.sqlfiles import query
 
@@ -45,7 +46,7 @@ class Case:
 
     @property
     def id(self) -> str:
-        return f"{self.table}-{self.who}-{self.action}"
+        return f"{self.table.removeprefix('public.')}-{self.who}-{self.action}"
 
 
 def cases(contracts: dict[str, TableContract]) -> list[Case]:
@@ -59,10 +60,31 @@ def cases(contracts: dict[str, TableContract]) -> list[Case]:
     return out
 
 
-def identity_for(who: str, own: str, other: str) -> Identity:
-    """The identity behind a contract name; the tenant user carries ``other`` as a forged claim."""
-    return {"tenant": lambda: tenant_user(own, own, forged_project=other), "anonymous": anonymous_user,
-            "anon": anon, "service_role": service_role}[who]()
+def _put(claims: dict[str, Any], path: str, value: str) -> None:
+    """Set ``value`` at a dotted path of the claims, keeping what is already there."""
+    *parents, last = path.split(".")
+    for key in parents:
+        inner = claims.setdefault(key, {})
+        if not isinstance(inner, dict):
+            return
+        claims = inner
+    claims.setdefault(last, value)
+
+
+def identity_for(who: str, sub: str, tenants: list[tuple[TableContract, str, str]]) -> Identity:
+    """The identity behind a contract name. A signed-in user (``sub``) carries each table's tenant claim set to
+    its own tenant and the same key in user_metadata, which users edit themselves, forged to the other: a
+    policy that trusts it lets them read another tenant."""
+    if who != "tenant":
+        return {"anonymous": anonymous_user, "anon": anon, "service_role": service_role}[who]()
+    claims: dict[str, Any] = {"sub": sub, "aud": "authenticated", "is_anonymous": False,
+                              "app_metadata": {"provider": "email"}, "user_metadata": {}}
+    for tc, own, other in tenants:
+        if tc.tenant and tc.claim and tc.claim != OWNER_CLAIM:
+            _put(claims, tc.claim, own)
+            if not tc.claim.startswith("user_metadata."):
+                _put(claims["user_metadata"], tc.claim.rsplit(".", 1)[-1], other)
+    return Identity("tenant", "authenticated", claims)
 
 
 class Expect(enum.StrEnum):
@@ -83,26 +105,38 @@ def expectation(tc: TableContract, case: Case) -> Expect:
             return Expect.ALL
         if not tc.may(case.who, "select"):
             return Expect.NONE
-        return Expect.OWN if tc.tenant and case.who == "tenant" else Expect.ALL
+        return Expect.OWN if tc.tenant and case.who == "tenant" and not tc.reaches_all("select") else Expect.ALL
     if case.action.endswith("_other") or case.action == "reassign":
-        return Expect.ALLOWED if case.who == "service_role" else Expect.DENIED
+        everyone = case.who == "tenant" and tc.reaches_all(command)
+        return Expect.ALLOWED if case.who == "service_role" or everyone else Expect.DENIED
     return Expect.ALLOWED if tc.may(case.who, command) else Expect.DENIED
 
 
 class Probe:
-    """Runs contract cases through one simulator, with two fresh tenant names per probe run."""
+    """Runs contract cases through one simulator, with fresh tenants and users per probe run."""
 
     def __init__(self, sim: Simulator, contracts: dict[str, TableContract]) -> None:
         self.sim, self.contracts = sim, contracts
-        token = uuid.uuid4().hex[:8]
-        self.own, self.other = f"hs-probe-p-{token}", f"hs-probe-q-{token}"
+        self.token = uuid.uuid4().hex[:8]
+        self.seeder = Seeder(sim.conn, self.token)
+        self.unseedable: dict[str, str] = {}  # table -> why its rows cannot be created
 
-    def identity(self, who: str) -> Identity:
-        return identity_for(who, self.own, self.other)
+    def values(self, tc: TableContract) -> tuple[str, str]:
+        """The two tenants of a table, P (the probe's own) and Q: the probe users' ids where rows are owned
+        by users, else values of the tenant column's type."""
+        if tc.owned:
+            return self.seeder.own_user, self.seeder.other_user
+        return tenant_values(self.seeder.column(tc.table, tc.tenant), self.token)
+
+    def identity(self, who: str, tc: TableContract | None = None) -> Identity:
+        """The identity behind a contract name: the signed-in user is probe user P, with the tenant claim of
+        ``tc`` (of every contracted table when None) set to P."""
+        tables = [tc] if tc else list(self.contracts.values())
+        return identity_for(who, self.seeder.own_user, [(t, *self.values(t)) for t in tables])
 
     @cached_property
     def primary_keys(self) -> dict[str, tuple[str, ...]]:
-        """Each public table's primary key columns, in key order."""
+        """Each table's primary key columns, in key order."""
         rows = self.sim.conn.execute(query("healstack.rls", "primary_keys")).fetchall()
         return {name: tuple(columns) for name, columns in rows}
 
@@ -113,19 +147,54 @@ class Probe:
             return sql.SQL("{}::text").format(columns[0])
         return sql.SQL("row({})::text").format(sql.SQL(", ").join(columns))
 
+    def per_tenant(self, tc: TableContract) -> int:
+        """Rows seeded per tenant: one where the tenant column is unique (a profile per user), else two."""
+        column = self.seeder.column(tc.table, tc.tenant)
+        return 1 if column is not None and column.is_unique else SEEDED_PER_TENANT
+
     def seed(self, tc: TableContract) -> dict[str, list[str]]:
-        """Insert rows for both tenants as service_role; returns primary keys (as text) per tenant."""
-        self.sim.become(service_role())
-        keys: dict[str, list[str]] = {self.own: [], self.other: []}
-        for i, tenant in enumerate([self.own] * SEEDED_PER_TENANT + [self.other] * SEEDED_PER_TENANT):
-            row = self.row(tc, tenant, n=i)
-            statement = sql.SQL("insert into {} ({}) values ({}) returning {}").format(
-                sql.Identifier("public", tc.table), sql.SQL(", ").join(map(sql.Identifier, row)),
+        """Rows for both tenants (as service_role where it may insert, as PostgREST's backend would), with the
+        users and parent rows they need, then the membership rows; returns primary keys (as text) per tenant.
+        A row a trigger already made (a profile made when its user signed up) counts as seeded."""
+        own, other = self.values(tc)
+        keys: dict[str, list[str]] = {own: [], other: []}
+        n = self.per_tenant(tc)
+        for i, tenant in enumerate([own] * n + [other] * n):
+            row = self.full_row(tc, tenant, n=i)
+            self._as_inserter(tc)
+            statement = sql.SQL("insert into {} ({}) values ({}) on conflict do nothing returning {}").format(
+                tc.ident, sql.SQL(", ").join(map(sql.Identifier, row)),
                 sql.SQL(", ").join(sql.Placeholder() * len(row)), self.key(tc.table))
-            fetched = self.sim.conn.execute(statement, list(row.values())).fetchone()
-            assert fetched is not None
+            try:
+                with self.sim.conn.transaction():
+                    fetched = self.sim.conn.execute(statement, list(row.values())).fetchone()
+                    if fetched is None and tc.tenant and n == 1:
+                        fetched = self.sim.conn.execute(sql.SQL("select {} from {} where {}::text = %s").format(
+                            self.key(tc.table), tc.ident, sql.Identifier(tc.tenant)), [tenant]).fetchone()
+            except psycopg.Error as e:
+                raise SeedError(f"could not seed {tc.table}: {e.diag.message_primary or e}") from None
+            if fetched is None:
+                raise SeedError(f"could not seed {tc.table}: a row with the same key exists")
             keys[tenant].append(fetched[0])
+        if tc.member:
+            self.seeder.as_owner()
+            for i, (tenant, user) in enumerate(((own, self.seeder.own_user), (other, self.seeder.other_user))):
+                self.seeder.insert(tc.member.table, self.seeder.complete(
+                    tc.member.table, {tc.member.tenant: tenant, tc.member.user: user}, n=50 + i), conflict_free=True)
         return keys
+
+    def _as_inserter(self, tc: TableContract) -> None:
+        allowed = self.sim.conn.execute(
+            "select pg_catalog.has_table_privilege('service_role', pg_catalog.format('%%I.%%I', %s::text, "
+            "%s::text)::regclass, 'INSERT')", [tc.schema, tc.name]).fetchone()
+        if allowed and allowed[0]:
+            self.sim.become(service_role())
+        else:
+            self.seeder.as_owner()
+
+    def full_row(self, tc: TableContract, tenant: str, n: int) -> dict[str, Any]:
+        """A row of the tenant with every value it needs, its parent rows created."""
+        return self.seeder.complete(tc.table, self.row(tc, tenant, n), n)
 
     @staticmethod
     def row(tc: TableContract, tenant: str, n: int) -> dict[str, Any]:
@@ -135,25 +204,35 @@ class Probe:
         return row
 
     def statement(self, tc: TableContract, case: Case, keys: dict[str, list[str]]) -> tuple[sql.Composed, list[Any]]:
-        table, pk = sql.Identifier("public", tc.table), self.key(tc.table)
+        table, pk = tc.ident, self.key(tc.table)
+        own, other = self.values(tc)
         shown = sql.SQL("{}::text").format(sql.Identifier(tc.tenant)) if tc.tenant else pk
         verb, _, whose = case.action.partition("_")
-        target_keys = keys[self.other] if whose == "other" else keys[self.own] if tc.tenant else \
-            keys[self.own] + keys[self.other]
+        target_keys = keys[other] if whose == "other" else keys[own] if tc.tenant else keys[own] + keys[other]
         if verb == "select":
             if case.who == "service_role":
-                seeded = [self.own, self.other] if tc.tenant else target_keys
+                seeded = [own, other] if tc.tenant else target_keys
                 return sql.SQL("select {} from {} where {} = any(%s)").format(shown, table, shown), [seeded]
             return sql.SQL("select {} from {} limit 1000").format(shown, table), []
         if verb == "insert":
-            row = self.row(tc, self.other if whose == "other" else self.own, n=PROBE_ROW_NUMBER)
+            tenant = other if whose == "other" else own
+            row = self.full_row(tc, tenant, n=PROBE_ROW_NUMBER)
+            if tc.tenant and self.per_tenant(tc) == 1:  # one row per tenant: make room, as for a new user
+                self.seeder.as_owner()
+                try:
+                    with self.sim.conn.transaction():
+                        self.sim.conn.execute(sql.SQL("delete from {} where {}::text = %s").format(
+                            table, sql.Identifier(tc.tenant)), [tenant])
+                except psycopg.Error as e:
+                    raise SeedError(f"could not make room for a new row in {tc.table}: "
+                                    f"{e.diag.message_primary or e}") from None
             return sql.SQL("insert into {} ({}) values ({})").format(
                 table, sql.SQL(", ").join(map(sql.Identifier, row)), sql.SQL(", ").join(sql.Placeholder() * len(row)),
             ), list(row.values())
         if verb == "reassign":
             assert tc.tenant is not None
             return sql.SQL("update {} set {} = %s where {} = any(%s)").format(
-                table, sql.Identifier(tc.tenant), pk), [self.other, keys[self.own]]
+                table, sql.Identifier(tc.tenant), pk), [other, keys[own]]
         if verb == "update":
             column = sql.Identifier(tc.update_column or self.primary_keys[tc.table][0])
             return sql.SQL("update {} set {} = {} where {} = any(%s)").format(
@@ -162,42 +241,51 @@ class Probe:
 
     def run(self, case: Case) -> CheckResult:
         tc = self.contracts[case.table]
-        where = f"public.{case.table}"
+        where = tc.table
         if not self.primary_keys.get(case.table):
             return CheckResult(CHECK_ID, Outcome.NOT_EVALUATED, where,
                                f"{case.who} {case.action}: probes need a primary key")
+        if case.table in self.unseedable:
+            return CheckResult(CHECK_ID, Outcome.NOT_EVALUATED, where,
+                               f"{case.who} {case.action}: {self.unseedable[case.table]}")
         want = expectation(tc, case)
-        with self.sim.transaction():
-            keys = self.seed(tc)
-            statement, params = self.statement(tc, case, keys)
-            response = self.sim.attempt(self.identity(case.who), statement, params)
-        return self.judge(case, want, response, where)
+        try:
+            with self.sim.transaction():
+                keys = self.seed(tc)
+                statement, params = self.statement(tc, case, keys)
+                response = self.sim.attempt(self.identity(case.who, tc), statement, params)
+        except SeedError as e:
+            self.unseedable[case.table] = f"not evaluated: {e}"
+            return CheckResult(CHECK_ID, Outcome.NOT_EVALUATED, where, f"{case.who} {case.action}: not evaluated: {e}")
+        return self.judge(case, want, response, where, self.values(tc)[0])
 
-    def judge(self, case: Case, want: Expect, response: Response, where: str) -> CheckResult:
-        head = f"{case.table}: {case.who} {case.action.replace('_', ' ')}"
-        evidence = {"table": case.table, "identity": case.who, "command": case.action, "expected": want.value,
+    def judge(self, case: Case, want: Expect, response: Response, where: str, own: str) -> CheckResult:
+        label = self.contracts[case.table].label
+        head = f"{label}: {case.who} {case.action.replace('_', ' ')}"
+        evidence = {"table": label, "identity": case.who, "command": case.action, "expected": want.value,
                     "verdict": response.verdict.value, "rows": len(response.rows)}
         if response.verdict is Verdict.ERROR:
             return CheckResult(CHECK_ID, Outcome.ERROR, where, f"{head}: could not run: {response.message}", evidence)
         values = [r[0] for r in response.rows]
-        problem = self._problem(want, response, values)
+        problem = self._problem(want, response, values, own, self.per_tenant(self.contracts[case.table]))
         if problem:
             return CheckResult(CHECK_ID, Outcome.FAILED, where, f"{head}: {problem}", evidence)
         observed = response.verdict.value if response.verdict is not Verdict.ALLOWED else f"{response.affected} rows"
         return CheckResult(CHECK_ID, Outcome.PASSED, where, f"{head}: {want.value} as contracted ({observed})",
                            evidence)
 
-    def _problem(self, want: Expect, response: Response, values: list[Any]) -> str | None:
+    @staticmethod
+    def _problem(want: Expect, response: Response, values: list[Any], own: str, seeded: int) -> str | None:
         if want is Expect.OWN:
-            strangers = [v for v in values if v != self.own]
+            strangers = [v for v in values if v != own]
             if strangers:
                 return f"sees {len(strangers)} rows of other tenants (e.g. {strangers[0]!r})"
-            if values.count(self.own) < SEEDED_PER_TENANT:
+            if values.count(own) < seeded:
                 return f"does not see its own rows ({response.verdict.value})"
         elif want is Expect.NONE and values:
             return f"sees {len(values)} rows it should not (e.g. {values[0]!r})"
-        elif want is Expect.ALL and len(values) < 2 * SEEDED_PER_TENANT:
-            return f"sees {len(values)} of the {2 * SEEDED_PER_TENANT} seeded rows ({response.verdict.value})"
+        elif want is Expect.ALL and len(values) < 2 * seeded:
+            return f"sees {len(values)} of the {2 * seeded} seeded rows ({response.verdict.value})"
         elif want is Expect.ALLOWED and response.verdict is not Verdict.ALLOWED:
             return f"expected to be allowed, was {response.verdict.value} {response.message}".rstrip()
         elif want is Expect.DENIED and not response.verdict.denied:

@@ -2,7 +2,9 @@
 
 One transaction per request: search_path, role and the JWT claims are set with set_config(..., true)
 (transaction-local), the statement runs, and the transaction is rolled back, so a probe never changes
-the database. The connection is made as `authenticator` where that role can log in, as PostgREST's is.
+the database. The connection is made as the target's own user (Supabase's `postgres`), which switches to
+each API role as PostgREST's `authenticator` does, and which may also write what a probe needs first and
+the API roles may not: users in `auth.users`, rows of private schemas.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from healstack.db import connect
 from healstack.errors import ConfigError
@@ -103,10 +104,7 @@ class Simulator:
 
     @staticmethod
     def _connect(dsn: str) -> psycopg.Connection[Any]:
-        try:
-            return connect(make_conninfo(dsn, user="authenticator"), autocommit=True)
-        except ConfigError:
-            return connect(dsn, autocommit=True)  # authenticator cannot log in here: SET ROLE from the owner
+        return connect(dsn, autocommit=True)
 
     def close(self) -> None:
         self.conn.close()
