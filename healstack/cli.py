@@ -26,6 +26,8 @@ from healstack.results import ExitCode, Outcome
 from healstack.rls.contract import load_contract
 from healstack.rls.pgtap import export as export_pgtap
 from healstack.rls.run import unknown_columns
+from healstack.rls.scaffold import entries as scaffold_entries
+from healstack.rls.scaffold import render as render_scaffold
 from healstack.run import Actions
 from healstack.runner import run_guardrails
 from healstack.sqlfiles import query
@@ -80,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     rls_sub = p_rls.add_subparsers(dest="rls_command", required=True, metavar="RLS_COMMAND")
     p_export = rls_sub.add_parser("export-pgtap", help="write the contract as pgTAP tests (supabase/tests)")
     p_export.add_argument("directory", type=Path, help="where the .test.sql files go, e.g. supabase/tests")
+    p_scaffold = rls_sub.add_parser("scaffold", help="write a starting contract from the live policies and grants")
+    p_scaffold.add_argument("--out", type=Path, help="where to write it (default: the rls_contract setting)")
+    p_scaffold.add_argument("--force", action="store_true", help="replace an existing file")
 
     p_delta = sub.add_parser("delta", help="write the migration that brings the target to migrations/")
     p_delta.add_argument("--out", type=Path, help="file to write (default: standard output)")
@@ -145,14 +150,31 @@ def _cmd_export_pgtap(args: argparse.Namespace, settings: Settings) -> int:
     """The contract as pgTAP files, once it is known to fit the schema (checked against the target)."""
     contracts = load_contract(settings.rls_contract)
     with open_target(settings, migrated=True) as target, connect(target.dsn) as conn:
-        columns = {name: set(cols) for name, cols in conn.execute(query("healstack.rls", "tables"))}
-    problems = [f"public.{table}: {problem}" for table, problem in unknown_columns(contracts, columns).items()]
-    problems += [f"public.{table}: not in the database" for table in sorted(contracts.keys() - columns.keys())]
+        columns = {name: set(cols) for name, cols, *_ in conn.execute(query("healstack.rls", "tables"))}
+    problems = [f"{table}: {problem}" for table, problem in unknown_columns(contracts, columns).items()]
+    problems += [f"{table}: not in the database" for table in sorted(contracts.keys() - columns.keys())]
     if problems:
         raise ConfigError(f"{settings.rls_contract.name} does not fit the schema, nothing written: {problems[0]}"
                           + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     written = export_pgtap(contracts, args.directory)
     print(f"wrote {len(written)} pgTAP files to {args.directory}")
+    return 0
+
+
+def _cmd_scaffold(args: argparse.Namespace, settings: Settings) -> int:
+    """A starting contract for the migrated target, never over one a person may have edited."""
+    out = args.out or settings.rls_contract
+    if out.exists() and not args.force:
+        raise ConfigError(f"{out} exists; pass --out for another file, or --force to replace it")
+    with open_target(settings, migrated=True) as target, connect(target.dsn) as conn:
+        found = scaffold_entries(conn)
+        text = render_scaffold(found, "DATABASE_URL" if target.embedded is None
+                               else f"{settings.migrations_dir} applied to an embedded server")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    unsure = sum(1 for e in found if e.notes)
+    print(f"wrote {out}: {len(found)} tables" + (f", {unsure} with notes to review (# healstack: ...)" if unsure
+                                                 else ""))
     return 0
 
 
@@ -177,6 +199,8 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         return _guardrails(args, settings, extra)
     if args.command == "delta":
         return _cmd_delta(args, settings)
+    if args.command == "rls" and args.rls_command == "scaffold":
+        return _cmd_scaffold(args, settings)
     if args.command == "rls":
         return _cmd_export_pgtap(args, settings)
     return _cmd_lint(settings)
