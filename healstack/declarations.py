@@ -37,8 +37,9 @@ def load_waivers(path: Path) -> dict[tuple[str, str], str]:
         raise ConfigError(f"{path.name}: waivers are [[waiver]] tables with lint, object and reason")
     waivers = {}
     for i, entry in enumerate(entries, start=1):
-        lint, obj, reason = entry.get("lint"), entry.get("object"), str(entry.get("reason", "")).strip()
-        if not lint or not obj or not reason:
-            raise ConfigError(f"{path.name}: waiver {i} needs lint, object and a reason")
-        waivers[(lint, obj)] = reason
+        lint, reason = entry.get("lint"), str(entry.get("reason", "")).strip()
+        objects = entry.get("objects", [entry.get("object")])  # one reason may cover several objects
+        if not lint or not isinstance(objects, list) or not all(objects) or not objects or not reason:
+            raise ConfigError(f"{path.name}: waiver {i} needs lint, object (or objects) and a reason")
+        waivers.update({(lint, str(obj)): reason for obj in objects})
     return waivers

@@ -52,46 +52,56 @@ _SPECS = (
     CheckSpec("HS000", _A, "migration_clean", "migration file has no unsafe statement", _I,
               "a file passing the safety lint", "nothing to do"),
     CheckSpec("HS001", _A, "destructive-drop", "DROP TABLE/SCHEMA/COLUMN or TRUNCATE", _E,
-              "data destroyed by a forward migration",
+              "data destroyed by a forward migration (squawk: ban-drop-table, ban-drop-column, ban-drop-database, "
+              "ban-truncate-cascade)",
               "never drop a table, schema or column in a forward migration; deprecate it"),
     CheckSpec("HS002", _A, "alter-column-type", "ALTER COLUMN TYPE on an existing table", _E,
-              "a table rewritten under an exclusive lock", "add a new column, backfill it, and switch readers over"),
+              "a table rewritten under an exclusive lock (squawk: changing-column-type)", "add a new column, "
+              "backfill it, and switch readers over"),
     CheckSpec("HS003", _A, "index-not-concurrent", "non-concurrent CREATE INDEX on an existing table", _E,
-              "writes blocked while an index builds",
+              "writes blocked while an index builds (squawk: require-concurrent-index-creation)",
               "use CREATE INDEX CONCURRENTLY in a file marked '-- healstack: no-transaction'"),
     CheckSpec("HS004", _A, "volatile-default", "ADD COLUMN with a volatile default", _E,
-              "a table rewritten to fill a new column",
+              "a table rewritten to fill a new column (squawk: adding-field-with-default)",
               "add the column without a default, backfill in batches, then set it"),
     CheckSpec("HS005", _A, "set-not-null-unvalidated", "SET NOT NULL without a validated check", _E,
-              "a full scan under an exclusive lock",
+              "a full scan under an exclusive lock (squawk: adding-not-nullable-field)",
               "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT it, then SET NOT NULL"),
     CheckSpec("HS006", _A, "missing-if-not-exists", "a CREATE without IF NOT EXISTS / OR REPLACE", _W,
-              "a migration that fails when run twice",
+              "a migration that fails when run twice (squawk: prefer-robust-stmts)",
               "use IF NOT EXISTS / OR REPLACE, or guard the statement in a DO block checking the catalog"),
     CheckSpec("HS007", _A, "concurrently-in-transaction", "CONCURRENTLY in a transactional file", _E,
-              "a migration Postgres refuses to run", "mark the file '-- healstack: no-transaction'"),
+              "a migration Postgres refuses to run (squawk: ban-concurrent-index-creation-in-transaction)", "mark "
+              "the file '-- healstack: no-transaction'"),
     CheckSpec("HS008", _A, "transaction-control", "BEGIN/COMMIT/ROLLBACK/SAVEPOINT in a transactional file", _E,
-              "a file applied by halves: what came before a COMMIT stays when a later statement fails",
+              "a file applied by halves: what came before a COMMIT stays when a later statement fails (squawk: "
+              "ban-uncommitted-transaction, transaction-nesting)",
               "remove it: each file runs in one transaction (no allow comment lifts this rule)"),
     CheckSpec("HS009", _A, "constraint-not-valid", "CHECK or FOREIGN KEY added without NOT VALID", _E,
-              "every row checked under a lock that blocks writes",
+              "every row checked under a lock that blocks writes (squawk: constraint-missing-not-valid, "
+              "adding-foreign-key-constraint)",
               "add it NOT VALID, then VALIDATE CONSTRAINT (which does not block writes)"),
     CheckSpec("HS010", _A, "unique-without-index", "UNIQUE or PRIMARY KEY added without USING INDEX", _E,
-              "an index built under a lock that blocks writes",
+              "an index built under a lock that blocks writes (squawk: disallowed-unique-constraint, "
+              "adding-primary-key-constraint)",
               "CREATE UNIQUE INDEX CONCURRENTLY (no-transaction file), then ADD CONSTRAINT ... USING INDEX"),
     CheckSpec("HS011", _A, "required-column", "ADD COLUMN NOT NULL without a default", _E,
-              "a migration that fails on a table with rows",
+              "a migration that fails on a table with rows (squawk: adding-required-field)",
               "add it with a default, or nullable: backfill, then SET NOT NULL after a validated check"),
     CheckSpec("HS012", _A, "stored-generated-column", "ADD COLUMN GENERATED ... STORED on an existing table", _E,
-              "a table rewritten under an exclusive lock", "a plain column filled by a trigger and a batched backfill"),
+              "a table rewritten under an exclusive lock (squawk: adding-field-with-default)", "a plain column "
+              "filled by a trigger and a batched backfill"),
     CheckSpec("HS013", _A, "not-concurrent", "DROP INDEX, REINDEX or DETACH PARTITION without CONCURRENTLY", _E,
-              "a table blocked while an index is dropped or rebuilt or a partition detached",
+              "a table blocked while an index is dropped or rebuilt or a partition detached (squawk: "
+              "require-concurrent-index-deletion, require-concurrent-reindex, require-concurrent-partition-detach)",
               "use CONCURRENTLY in a file marked '-- healstack: no-transaction'"),
     CheckSpec("HS014", _A, "rename", "a table or column renamed", _E,
-              "clients still using the old name break the moment it is applied",
+              "clients still using the old name break the moment it is applied (squawk: renaming-table, "
+              "renaming-column)",
               "add the new name (a column or a view), move the clients, retire the old name later"),
-    CheckSpec("HS015", _A, "drop-not-null", "DROP NOT NULL on an existing column", _W,
-              "NULLs reaching clients that rely on a value", "keep the constraint, or move clients first"),
+    CheckSpec("HS015", _A, "drop-not-null", "DROP NOT NULL on an existing column", _E,
+              "NULLs reaching clients that rely on a value (squawk: ban-drop-not-null)", "keep the constraint, or "
+              "move clients first"),
     # apply: the action and the ledger
     CheckSpec("HS100", _A, "migrations_applied_now", "pending migrations applied", _E,
               "a migration that fails to apply", "fix the statement the error names; nothing of that file was kept"),
@@ -130,48 +140,62 @@ _SPECS = (
               "drift: an object altered by hand", "run healstack delta and apply what it writes"),
     # security and performance lints of the live catalog (Supabase splinter's set, and more)
     CheckSpec("HS401", _L, "rls_disabled_in_public", "RLS disabled on a table the API roles can reach", _E,
-              "every row readable through the API", "alter table ... enable row level security"),
+              "every row readable through the API (splinter: rls_disabled_in_public)", "alter table ... enable row "
+              "level security"),
     CheckSpec("HS402", _L, "policy_exists_rls_disabled", "policies exist but RLS is disabled", _E,
-              "policies that look enforced but are not", "enable row level security on the table"),
+              "policies that look enforced but are not (splinter: policy_exists_rls_disabled)", "enable row level "
+              "security on the table"),
     CheckSpec("HS403", _L, "rls_enabled_no_policy", "RLS enabled but no policy", _W,
-              "a table the API can never use", "add the policies the API roles need"),
+              "a table the API can never use (splinter: rls_enabled_no_policy)", "add the policies the API roles need"),
     CheckSpec("HS404", _L, "rls_not_forced", "RLS not forced where the owner does not bypass it", _W,
               "the owner reading every row through its own functions", "alter table ... force row level security"),
     CheckSpec("HS405", _L, "always_true_policy", "a write policy that admits every row to the API roles", _E,
-              "a tenant reading or writing other tenants' rows", "compare the row's tenant with the caller's claim"),
+              "a tenant reading or writing other tenants' rows (splinter: rls_policy_always_true)", "compare the "
+              "row's tenant with the caller's claim"),
     CheckSpec("HS406", _L, "write_policy_without_check", "INSERT policy without WITH CHECK", _E,
               "an insert policy that admits no row (an UPDATE one is checked by its USING)",
               "add WITH CHECK (...) to the policy"),
     CheckSpec("HS407", _L, "policy_uses_user_metadata", "a policy reads user_metadata", _E,
-              "a tenant claim users can edit for themselves", "read claims from app_metadata instead"),
+              "a tenant claim users can edit for themselves (splinter: rls_references_user_metadata)", "read claims "
+              "from app_metadata instead"),
     CheckSpec("HS408", _L, "security_definer_view", "a view runs as its owner over RLS tables", _E,
-              "RLS bypassed through a view", "alter view ... set (security_invoker = true)"),
+              "RLS bypassed through a view (splinter: security_definer_view)", "alter view ... set "
+              "(security_invoker = true)"),
     CheckSpec("HS409", _L, "security_definer_function_exposed", "SECURITY DEFINER function callable by the API", _E,
-              "RLS bypassed through a function",
+              "RLS bypassed through a function (splinter: anon_security_definer_function_executable, "
+              "authenticated_security_definer_function_executable)",
               "revoke execute from anon, authenticated, public, or make it SECURITY INVOKER"),
     CheckSpec("HS410", _L, "function_search_path_mutable", "a function's search_path is not pinned", _W,
-              "callers shadowing the objects a function uses", "alter function ... set search_path = ''"),
+              "callers shadowing the objects a function uses (splinter: function_search_path_mutable)", "alter "
+              "function ... set search_path = ''"),
     CheckSpec("HS411", _L, "auth_rls_initplan", "auth.uid()/auth.jwt()/current_setting() evaluated per row", _W,
-              "policies that cost a function call per row", "wrap the call: (select auth.uid())"),
+              "policies that cost a function call per row (splinter: auth_rls_initplan)", "wrap the call: (select "
+              "auth.uid())"),
     CheckSpec("HS412", _L, "unindexed_foreign_key", "a foreign key without a covering index", _W,
-              "deletes and joins scanning the referencing table", "create an index on the foreign key's columns"),
+              "deletes and joins scanning the referencing table (splinter: unindexed_foreign_keys)", "create an "
+              "index on the foreign key's columns"),
     CheckSpec("HS413", _L, "duplicate_index", "two identical indexes", _W,
-              "writes maintaining the same index twice", "drop one of the two identical indexes"),
+              "writes maintaining the same index twice (splinter: duplicate_index)", "drop one of the two identical "
+              "indexes"),
     CheckSpec("HS414", _L, "no_primary_key", "a table without a primary key", _W,
-              "rows that cannot be addressed, replicated or de-duplicated", "add a primary key"),
+              "rows that cannot be addressed, replicated or de-duplicated (splinter: no_primary_key)", "add a "
+              "primary key"),
     CheckSpec("HS415", _L, "extension_in_public", "an extension installed in public", _W,
-              "extension objects exposed by the API", "install extensions in schema extensions"),
+              "extension objects exposed by the API (splinter: extension_in_public)", "install extensions in schema "
+              "extensions"),
     CheckSpec("HS416", _L, "invalid_index", "an invalid index (a failed concurrent build)", _E,
               "an index maintained on every write and never used", "reindex index concurrently ..."),
     CheckSpec("HS417", _L, "auth_users_exposed", "auth.users exposed through a view", _E,
-              "users' emails and metadata readable through the API",
+              "users' emails and metadata readable through the API (splinter: auth_users_exposed)",
               "do not expose auth.users through a view in an API schema"),
     CheckSpec("HS418", _L, "multiple_permissive_policies", "several permissive policies for one role and command", _W,
-              "every policy evaluated for every row", "merge the policies into one per role and command"),
+              "every policy evaluated for every row (splinter: multiple_permissive_policies)", "merge the policies "
+              "into one per role and command"),
     CheckSpec("HS419", _L, "materialized_view_in_api", "a materialized view the API roles can read", _W,
-              "rows readable without RLS", "revoke select from anon, authenticated"),
+              "rows readable without RLS (splinter: materialized_view_in_api)", "revoke select from anon, "
+              "authenticated"),
     CheckSpec("HS420", _L, "foreign_table_in_api", "a foreign table the API roles can reach", _W,
-              "rows readable without RLS", "revoke access from anon, authenticated"),
+              "rows readable without RLS (splinter: foreign_table_in_api)", "revoke access from anon, authenticated"),
     # the RLS contract, proven by behaviour
     CheckSpec("HS421", _L, "unsupported_reg_types", "a column of a reg* type pg_upgrade refuses", _W,
               "a major-version upgrade that stops on this table (splinter: unsupported_reg_types)",
@@ -188,6 +212,14 @@ _SPECS = (
     CheckSpec("HS425", _L, "public_bucket_allows_listing", "a public storage bucket whose policy lets anyone list it",
               _W, "every file name of a bucket readable by anyone (splinter: public_bucket_allows_listing)",
               "drop the broad SELECT policy (public object URLs need none), or scope it to a folder"),
+    CheckSpec("HS426", _L, "insecure_queue_exposed_in_api", "a pgmq queue table without RLS behind the Queues API",
+              _E, "every message of the queue read (and consumed) by anyone with the anon key (splinter: "
+              "insecure_queue_exposed_in_api)", "enable RLS on pgmq.q_<queue> with policies, or revoke the API "
+              "roles' grants on it"),
+    CheckSpec("HS427", _L, "pg_graphql_table_exposed", "a relation pg_graphql's introspection shows an API role", _W,
+              "table and column names and relationships read by anyone with the anon key, or any signed-up user "
+              "(splinter: pg_graphql_anon_table_exposed, pg_graphql_authenticated_table_exposed)",
+              "revoke SELECT on it from the role, or drop pg_graphql if the project does not use GraphQL"),
     CheckSpec("HS501", _S, "rls_contract_case",
               "an identity can do what the contract forbids, or not what it allows", _E,
               "a tenant reading or writing another tenant's rows; a user locked out of their own",

@@ -1,6 +1,6 @@
-"""Lints of what a schema exposes beyond its policies (splinter's 0018, 0021-0023, 0025): column types
-pg_upgrade refuses, sensitive columns without RLS, foreign keys into auth's unique keys, outdated
-extensions, public buckets whose policies let anyone list them."""
+"""Lints of what a schema exposes beyond its policies (splinter's 0018, 0019, 0021-0023, 0025): column types
+pg_upgrade refuses, queue tables without RLS behind pgmq's API, sensitive columns without RLS, foreign keys
+into auth's unique keys, outdated extensions, public buckets whose policies let anyone list them."""
 
 from __future__ import annotations
 
@@ -75,3 +75,30 @@ def reference(kind: str, message: str) -> Callable[[Facts], Iterator[Finding]]:
             if r["kind"] == kind:
                 yield r["key"], message.format(detail=r["detail"]), {}
     return find
+
+
+def insecure_queue_exposed(f: Facts) -> Iterator[Finding]:
+    """HS426 (splinter: insecure_queue_exposed_in_api). pgmq keeps each queue in a table ``pgmq.q_<name>``;
+    Supabase's Queues API serves them through ``pgmq_public``, functions that read the table with the caller's
+    rights, so a queue table the API roles may SELECT without RLS is readable by anyone with the anon key.
+    Safe: enable RLS on the queue table (with policies), or revoke the API roles' grants."""
+    for t in f.tables():
+        if t["schema"] == "pgmq" and t["name"].startswith("q_") and not t["rls_enabled"] and t["api_selectable"] \
+                and t["queue_api_exposed"] and f.has_schema("pgmq_public"):
+            yield t["key"], "queue table without RLS, readable through the pgmq_public API", {}
+
+
+def graphql_exposed(f: Facts) -> Iterator[Finding]:
+    """HS427 (splinter: pg_graphql_anon_table_exposed, pg_graphql_authenticated_table_exposed). With pg_graphql
+    installed, /graphql/v1 introspection shows each role every relation it may read a column of: names,
+    columns, relationships, even where RLS hides every row. One finding per role, since revoking from one
+    leaves the other. Safe: revoke SELECT from the role that should not see it (or drop pg_graphql)."""
+    if "pg_graphql" not in f.extensions:
+        return
+    for r in f.relations:
+        for role in r["graphql_visible_to"]:
+            yield r["key"], f"{_KIND.get(r['kind'], 'relation')} visible to {role} through pg_graphql " \
+                f"introspection", {"role": role}
+
+
+_KIND = {"r": "table", "v": "view", "m": "materialized view", "f": "foreign table"}

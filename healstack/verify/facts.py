@@ -25,6 +25,12 @@ class Facts:
     snapshot: catalog.Snapshot
     references: list[dict[str, Any]]  # foreign keys into auth, outdated extensions (lint_references.sql)
     public_buckets: list[str]          # storage's public buckets, where there is a storage schema
+    rls_tables: frozenset[tuple[str, str]] = frozenset()  # (schema, name) of every table with RLS on
+    schemas: frozenset[str] = frozenset()
+    extensions: frozenset[str] = frozenset()  # every installed extension, the platform's included
+
+    def has_schema(self, name: str) -> bool:
+        return name in self.schemas
 
     def tables(self) -> Iterator[dict[str, Any]]:
         return (r for r in self.relations if r["kind"] in ("r", "p"))
@@ -50,8 +56,13 @@ def gather(conn: psycopg.Connection[Any]) -> Facts:
     has_storage = conn.execute("select to_regclass('storage.buckets') is not null").fetchone()
     buckets = [r[0] for r in conn.execute("select id from storage.buckets where public order by id")] \
         if has_storage and has_storage[0] else []
+    rls_tables = frozenset((r[0], r[1]) for r in conn.execute(
+        "select n.nspname::text, c.relname::text from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n"
+        " on c.relnamespace = n.oid where c.relrowsecurity"))
+    schemas = frozenset(r[0] for r in conn.execute("select nspname::text from pg_catalog.pg_namespace"))
+    extensions = frozenset(r[0] for r in conn.execute("select extname::text from pg_catalog.pg_extension"))
     return Facts(rows("lint_relations"), rows("lint_functions"), rows("lint_indexes"), catalog.take(conn),
-                 references, buckets)
+                 references, buckets, rls_tables, schemas, extensions)
 
 
 def reachable(rel: dict[str, Any]) -> bool:

@@ -55,7 +55,8 @@ def _always_true_policy(f: Facts) -> Iterator[Finding]:
     a public read by intent (splinter's rls_policy_always_true leaves it alone too); a restrictive one admits
     nothing by itself."""
     for p in f.policies():
-        if not set(p["roles"]) & API_ROLES or p["command"] == "r" or not p["permissive"]:
+        if not set(p["roles"]) & API_ROLES or p["command"] == "r" or not p["permissive"] or \
+                (p["schema"], p["relation"]) not in f.rls_tables:  # with RLS off no policy applies: HS402's
             continue
         for clause in ("using_expr", "with_check_expr"):
             if analyse(p[clause]).always_true:
@@ -97,8 +98,9 @@ def _security_definer_view(f: Facts) -> Iterator[Finding]:
 def _definer_function_exposed(f: Facts) -> Iterator[Finding]:
     """A trigger function is left out: Postgres runs it only as a trigger, nobody can call it through the API."""
     for fn in f.functions:
-        if fn["security_definer"] and fn["api_executable"] and not fn["trigger_function"]:
-            yield fn["key"], "SECURITY DEFINER function executable by anon/authenticated", {}
+        if fn["security_definer"] and not fn["trigger_function"]:
+            for role in fn["api_executable"]:  # one finding per role: revoking from one leaves the other
+                yield fn["key"], f"SECURITY DEFINER function executable by {role}", {"role": role}
 
 
 def _mutable_search_path(f: Facts) -> Iterator[Finding]:
@@ -108,7 +110,10 @@ def _mutable_search_path(f: Facts) -> Iterator[Finding]:
 
 
 def _auth_per_row(f: Facts) -> Iterator[Finding]:
+    """Only where the policies apply: with RLS off they are HS402's finding, and cost nothing."""
     for p in f.policies():
+        if (p["schema"], p["relation"]) not in f.rls_tables:
+            continue
         calls = analyse(p["using_expr"]).per_row_calls + analyse(p["with_check_expr"]).per_row_calls
         if calls:
             yield _policy_key(p), f"{', '.join(sorted(set(calls)))} evaluated once per row", {"calls": list(calls)}
@@ -155,7 +160,8 @@ def _multiple_permissive(f: Facts) -> Iterator[Finding]:
         if not p["permissive"]:
             continue
         commands = ("r", "a", "w", "d") if p["command"] == "*" else (p["command"],)
-        for role in p["roles"]:
+        roles = {r for role in p["roles"] for r in (("anon", "authenticated") if role == "public" else (role,))}
+        for role in sorted(roles):  # a policy for PUBLIC applies to each API role: both pay for it
             for command in commands:
                 groups[(p["schema"], p["relation"], role, command)].append(p["name"])
     for (schema, relation, role, command), names in sorted(groups.items()):
@@ -211,6 +217,8 @@ LINTS = [Lint(*pair) for pair in (
                                  "foreign key to {detail}, a unique key Supabase Auth may change")),
     ("HS424", exposure.reference("extension_outdated", "extension is older than this server offers: {detail}")),
     ("HS425", exposure.public_bucket_allows_listing),
+    ("HS426", exposure.insecure_queue_exposed),
+    ("HS427", exposure.graphql_exposed),
 )]
 
 

@@ -11,11 +11,22 @@ select
         select from unnest(coalesce(p.proconfig, '{}')) as cfg
         where cfg like 'search_path=%')
         as pins_search_path,
-    exists(
-        select from pg_catalog.pg_roles as r
+    array(
+        select r.rolname::text from pg_catalog.pg_roles as r
         where
             r.rolname in ('anon', 'authenticated')
             and pg_catalog.has_function_privilege(r.oid, p.oid, 'EXECUTE')
+            -- only through a schema the role may use, and PostgREST serves (pgrst.db_schemas, where set)
+            and pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE')
+            and coalesce(
+                n.nspname = any(
+                    pg_catalog.string_to_array(
+                        pg_catalog.replace(pg_catalog.current_setting('pgrst.db_schemas', true), ' ', ''), ','
+                    )
+                ),
+                true
+            )
+        order by r.rolname
     ) as api_executable
 from pg_catalog.pg_proc as p
 inner join pg_catalog.pg_namespace as n on p.pronamespace = n.oid
@@ -27,4 +38,4 @@ where
         select from pg_catalog.pg_depend as d
         where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e'
     )
-order by 1;
+order by key;

@@ -1,5 +1,5 @@
 -- Foreign keys without an index whose leading columns are the key's columns, and indexes that
--- duplicate another (same table, columns, operator classes, expressions, predicate and method).
+-- duplicate another (same table, columns, operator classes, expressions, predicate, uniqueness and method).
 select
     'unindexed_fk' as finding,
     pg_catalog.format('%I.%I.%I', n.nspname, c.relname, k.conname) as key,
@@ -30,6 +30,8 @@ inner join pg_catalog.pg_index as j
     on
         i.indrelid = j.indrelid and i.indexrelid > j.indexrelid
         and i.indkey = j.indkey and i.indclass = j.indclass
+        -- a unique index and a plain one on the same columns enforce different things: not duplicates
+        and i.indisunique = j.indisunique
         and coalesce(pg_catalog.pg_get_expr(i.indexprs, i.indrelid), '')
         = coalesce(pg_catalog.pg_get_expr(j.indexprs, j.indrelid), '')
         and coalesce(pg_catalog.pg_get_expr(i.indpred, i.indrelid), '')

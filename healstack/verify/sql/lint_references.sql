@@ -22,5 +22,11 @@ select
     e.extversion || ' installed, ' || a.default_version || ' available' as detail
 from pg_catalog.pg_extension as e
 inner join pg_catalog.pg_available_extensions as a on e.extname = a.name
-where a.default_version is not null and e.extversion <> a.default_version
+where
+    a.default_version is not null and e.extversion <> a.default_version
+    -- a version the server does not list (set by hand, or a build of its own) has no update path to judge
+    and exists (
+        select from pg_catalog.pg_available_extension_versions as v
+        where v.name = e.extname and v.version = e.extversion
+    )
 order by 1, 3;

@@ -1,6 +1,6 @@
 -- Facts the security lints need about each table and view outside the platform schemas: RLS
 -- flags, policy count, whether the owner bypasses RLS, whether the API roles can reach it (a
--- materialized view only by SELECT: RLS never applies to it, and writing to one is impossible), and
+-- materialized or foreign table only by SELECT: RLS never applies to it, and what it holds is read), and
 -- for views which guarded tables they read (RLS on, or not readable by the API roles directly) and
 -- whether auth.users, and whether the API roles could read auth.users directly anyway.
 with api_roles as (
@@ -13,6 +13,22 @@ with api_roles as (
             select from pg_catalog.pg_roles
             where rolname = 'authenticated'
         ) as has_authenticated
+),
+
+-- PostgREST's db_schemas where it is set (Supabase keeps it as pgrst.db_schemas): a schema left out of it is
+-- not served, whatever its grants; unset, every schema the roles may use counts.
+exposed_schemas as (
+    select
+        n.nspname as name,
+        coalesce(
+            n.nspname = any(
+                pg_catalog.string_to_array(
+                    pg_catalog.replace(pg_catalog.current_setting('pgrst.db_schemas', true), ' ', ''), ','
+                )
+            ),
+            true
+        ) as exposed
+    from pg_catalog.pg_namespace as n
 ),
 
 relations as (
@@ -42,7 +58,12 @@ relations as (
                 then
                     pg_catalog.has_schema_privilege('anon', n.oid, 'USAGE')
                     and pg_catalog.has_table_privilege(
-                        'anon', c.oid, case when c.relkind = 'm' then 'SELECT' else 'SELECT, INSERT, UPDATE, DELETE' end
+                        'anon', c.oid,
+                        case when c.relkind in ('m', 'f') then 'SELECT' else 'SELECT, INSERT, UPDATE, DELETE' end
+                    )
+                    and (
+                        select x.exposed from exposed_schemas as x
+                        where x.name = n.nspname
                     )
             else false
         end as anon_reachable,
@@ -52,10 +73,36 @@ relations as (
                     pg_catalog.has_schema_privilege('authenticated', n.oid, 'USAGE')
                     and pg_catalog.has_table_privilege(
                         'authenticated', c.oid,
-                        case when c.relkind = 'm' then 'SELECT' else 'SELECT, INSERT, UPDATE, DELETE' end
+                        case when c.relkind in ('m', 'f') then 'SELECT' else 'SELECT, INSERT, UPDATE, DELETE' end
+                    )
+                    and (
+                        select x.exposed from exposed_schemas as x
+                        where x.name = n.nspname
                     )
             else false
-        end as authenticated_reachable
+        end as authenticated_reachable,
+        -- readable by an API role whatever PostgREST serves: a SECURITY DEFINER wrapper may serve it instead
+        exists(
+            select from pg_catalog.pg_roles as ar
+            where
+                ar.rolname in ('anon', 'authenticated')
+                and pg_catalog.has_schema_privilege(ar.oid, n.oid, 'USAGE')
+                and pg_catalog.has_table_privilege(ar.oid, c.oid, 'SELECT')
+        ) as api_selectable,
+        -- the API roles that may read any column: pg_graphql's introspection shows them the relation, its
+        -- columns and relationships (partitioned roots excepted, as pg_graphql leaves them out)
+        array(
+            select ar.rolname::text from pg_catalog.pg_roles as ar
+            where
+                ar.rolname in ('anon', 'authenticated') and c.relkind <> 'p'
+                and exists (
+                    select from pg_catalog.pg_attribute as a
+                    where
+                        a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+                        and pg_catalog.has_column_privilege(ar.oid, c.oid, a.attnum, 'SELECT')
+                )
+            order by ar.rolname
+        ) as graphql_visible_to
     from pg_catalog.pg_class as c
     inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
     where
@@ -96,6 +143,12 @@ select
     r.has_primary_key,
     r.anon_reachable,
     r.authenticated_reachable,
+    r.api_selectable,
+    r.graphql_visible_to,
+    (
+        select x.exposed from exposed_schemas as x
+        where x.name = 'pgmq_public'
+    ) as queue_api_exposed,
     coalesce(v.guarded_tables, '{}') as reads_guarded_tables,
     coalesce(v.reads_auth_users, false) as reads_auth_users,
     coalesce((
