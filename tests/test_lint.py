@@ -41,7 +41,8 @@ CASES = [
      "create policy p on public.events for select using (true); end if; end $$;"),
     ("HS006", "alter table public.events add column note text;",
      "alter table public.events add column if not exists note text;"),
-    ("HS007", "create index concurrently if not exists e_idx on public.events (name);",
+    # (a file of that one statement runs outside a transaction by itself: it needs company to be refused)
+    ("HS007", "create index concurrently if not exists e_idx on public.events (name);\nselect 1;",
      f"{NO_TRANSACTION}\ncreate index concurrently if not exists e_idx on public.events (name);"),
     ("HS008", "commit;", f"{NO_TRANSACTION}\nbegin;\nselect 1;\ncommit;"),
     ("HS008", "savepoint before_backfill;", "select 1;"),
@@ -107,8 +108,19 @@ def test_the_shipped_migrations_are_clean():
 HAZARDS = [
     # constraint-missing-not-valid
     ("HS009", "alter table public.events add constraint e_chk check (length(name) > 0);",
-     "alter table public.events add constraint e_chk check (length(name) > 0) not valid;\n"
+     f"{NO_TRANSACTION}\nalter table public.events add constraint e_chk check (length(name) > 0) not valid;\n"
      "alter table public.events validate constraint e_chk;"),
+    # ... and validated in the transaction that added it, the lock NOT VALID avoided is held anyway
+    ("HS009", "alter table public.events add constraint e_chk check (length(name) > 0) not valid;\n"
+              "alter table public.events validate constraint e_chk;",
+     "alter table public.events add constraint e_chk check (length(name) > 0) not valid;"),
+    # a validated check on another column does not make SET NOT NULL safe (squawk: adding-not-nullable-field)
+    ("HS005", f"{NO_TRANSACTION}\nalter table public.events add constraint n_chk check (name is not null) not valid;\n"
+              "alter table public.events validate constraint n_chk;\n"
+              "alter table public.events alter column user_id set not null;",
+     f"{NO_TRANSACTION}\nalter table public.events add constraint u_chk check (user_id is not null) not valid;\n"
+     "alter table public.events validate constraint u_chk;\n"
+     "alter table public.events alter column user_id set not null;"),
     ("HS009", "alter table public.orders add constraint o_fk foreign key (project) references public.p (id);",
      "alter table public.orders add constraint o_fk foreign key (project) references public.p (id) not valid;"),
     ("HS010", "alter table public.events add constraint e_uq unique (event_id);",  # disallowed-unique-constraint

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from healstack.declarations import read_text
 from healstack.errors import ConfigError
+from healstack.sqltree import outside_transaction_alone
 
 # What the Supabase CLI accepts (its migrateFilePattern, ^([0-9]+)_(.*)\.sql$): digits, an underscore, anything:
 # NNNN_name.sql, YYYYMMDDHHMMSS_name.sql, 20240414161707_team-setup.sql.
@@ -39,10 +40,11 @@ class Migration:
     def checksum(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
-    @property
+    @cached_property
     def transactional(self) -> bool:
-        """False when the file opts out (CREATE INDEX CONCURRENTLY cannot run in a transaction)."""
-        return NO_TRANSACTION not in self.text
+        """False when the file opts out (CREATE INDEX CONCURRENTLY cannot run in a transaction), or when its one
+        statement is such a statement: Postgres runs a lone statement in a transaction of its own anyway."""
+        return NO_TRANSACTION not in self.text and not outside_transaction_alone(self.text)
 
     @property
     def label(self) -> str:

@@ -51,6 +51,20 @@ def new_column(column: ast.ColumnDef, table: str) -> Iterator[Hazard]:
         yield "HS011", name, "ADD COLUMN NOT NULL without a default fails on a table with rows"
     if any(c.contype == _CT.CONSTR_GENERATED and getattr(c, "generated_kind", "s") == "s" for c in constraints):
         yield "HS012", name, "ADD COLUMN GENERATED ... STORED rewrites the table under an exclusive lock"
+    for constraint in constraints:  # ADD COLUMN c int REFERENCES p / UNIQUE / PRIMARY KEY: the same as ADD CONSTRAINT
+        yield from constraint_not_valid(constraint, name)
+        yield from unique_without_index(constraint, name)
+
+
+def validate_in_block(node: ast.AlterTableStmt, not_valid: set[str]) -> Iterator[Hazard]:
+    """HS009 (squawk: constraint-missing-not-valid). Anti-pattern: ``add constraint c ... not valid`` and
+    ``validate constraint c`` in one transaction: the validation runs under the lock the ADD took, which blocks
+    writes, so NOT VALID bought nothing. Safe: validate in a later transaction (the next migration file)."""
+    table = relname(node.relation)
+    for cmd in node.cmds or ():
+        if cmd.subtype == _AT.AT_ValidateConstraint and f"{table}.{cmd.name}" in not_valid:
+            yield "HS009", f"{table}.{cmd.name}", \
+                "VALIDATE in the transaction that added the constraint NOT VALID keeps its write-blocking lock"
 
 
 def alter_table(node: ast.AlterTableStmt, existing: bool) -> Iterator[Hazard]:
@@ -81,8 +95,8 @@ def statement(node: ast.Node, new_tables: set[str]) -> Iterator[Hazard]:
     if isinstance(node, ast.DropStmt) and node.removeType == enums.ObjectType.OBJECT_INDEX and not node.concurrent:
         yield "HS013", ", ".join(".".join(p.sval for p in obj) for obj in node.objects or ()), \
             "DROP INDEX without CONCURRENTLY blocks the table"
-    elif isinstance(node, ast.ReindexStmt) and not any(
-            getattr(p, "defname", "") == "concurrently" for p in node.params or ()):
+    elif isinstance(node, ast.ReindexStmt) and node.kind != enums.ReindexObjectType.REINDEX_OBJECT_SYSTEM and not any(
+            getattr(p, "defname", "") == "concurrently" for p in node.params or ()):  # SYSTEM has no CONCURRENTLY
         yield "HS013", relname(node.relation) if node.relation else str(node.name), \
             "REINDEX without CONCURRENTLY blocks writes (and reads through the index)"
     elif isinstance(node, ast.RenameStmt) and node.renameType in (

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping
+from functools import cache
+from importlib.resources import files
 
 from pglast import ast, enums
 
@@ -21,13 +23,12 @@ from healstack import registry
 from healstack.migrate import do_blocks, hazards
 from healstack.migrate.files import Migration
 from healstack.migrate.statements import Statement, split
+from healstack.migrate.transactions import Block, blocks, not_null_checks, note_not_valid
 from healstack.results import CheckResult, Outcome, Severity
 from healstack.sqltree import dotted, relname, walk
 
 _ALLOW = re.compile(r"--[ \t]*healstack:[ \t]*allow[ \t]+(?P<rules>HS\d{3}(?:[ \t]*,[ \t]*HS\d{3})*)"
                     r"[ \t]+(?P<reason>\S.*)")
-_VOLATILE = {"random", "gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1", "clock_timestamp",
-             "timeofday", "nextval", "txid_current", "statement_timestamp", "setseed"}
 # An allow comment cannot lift these: a file's all-or-nothing apply is not a trade-off a migration can make.
 UNWAIVABLE = frozenset({"HS008"})
 _SERIAL = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}
@@ -50,9 +51,10 @@ def _drop_names(node: ast.DropStmt) -> str:
 
 
 def _findings(stmt: Statement, new_tables: set[str], validated: set[str], migration: Migration,
-              replaced: frozenset[str] = frozenset()) -> Iterator[tuple[str, str, str]]:
+              replaced: frozenset[str] = frozenset(), block: Block | None = None) -> Iterator[tuple[str, str, str]]:
     """(rule id, object, message) for every unsafe thing in one statement."""
     node = stmt.node
+    block = block or Block(open=migration.transactional)
     destructive_drops = (enums.ObjectType.OBJECT_TABLE, enums.ObjectType.OBJECT_SCHEMA)
     if isinstance(node, ast.DropStmt) and node.removeType in destructive_drops:
         yield "HS001", _drop_names(node), "DROP destroys data"
@@ -62,7 +64,7 @@ def _findings(stmt: Statement, new_tables: set[str], validated: set[str], migrat
         table = relname(node.relation)
         if not node.if_not_exists and node.idxname:  # an unnamed index cannot take IF NOT EXISTS
             yield "HS006", node.idxname, "CREATE INDEX without IF NOT EXISTS"
-        if node.concurrent and migration.transactional:
+        if node.concurrent and block.open:
             yield "HS007", node.idxname or table, "CREATE INDEX CONCURRENTLY cannot run inside a transaction"
         if not node.concurrent and table not in new_tables:
             yield "HS003", node.idxname or table, f"CREATE INDEX on existing table {table} blocks writes"
@@ -71,6 +73,7 @@ def _findings(stmt: Statement, new_tables: set[str], validated: set[str], migrat
     elif isinstance(node, ast.AlterTableStmt):
         yield from _alter_table_findings(node, new_tables, validated, replaced)
         yield from hazards.alter_table(node, relname(node.relation) not in new_tables)
+        yield from hazards.validate_in_block(node, block.not_valid)
     elif isinstance(node, ast.CreateStmt | ast.CreateTableAsStmt | ast.CreateSeqStmt | ast.CreateSchemaStmt
                     | ast.CreateExtensionStmt) and not node.if_not_exists and not _temporary(node):
         yield "HS006", _object_name(node), f"{_kind(node)} without IF NOT EXISTS"
@@ -82,7 +85,9 @@ def _findings(stmt: Statement, new_tables: set[str], validated: set[str], migrat
         # what the block runs: its guard is what makes it idempotent, so HS006 does not apply inside
         for inner in do_blocks.statements(node):
             inside = Statement(stmt.sql, stmt.line, inner, stmt.leading_comments)
-            yield from (f for f in _findings(inside, new_tables, validated, migration, replaced) if f[0] != "HS006")
+            yield from (f for f in _findings(inside, new_tables, validated, migration, replaced, block)
+                        if f[0] != "HS006")
+            note_not_valid(inner, block)
     elif isinstance(node, ast.Node):
         yield from hazards.statement(node, new_tables)
 
@@ -109,7 +114,7 @@ def _alter_table_findings(node: ast.AlterTableStmt, new_tables: set[str], valida
                 yield "HS006", column, "ADD COLUMN without IF NOT EXISTS"
             if existing and _volatile_default(cmd.def_):
                 yield "HS004", column, "ADD COLUMN with a volatile default rewrites the table"
-        elif cmd.subtype == _AT.AT_SetNotNull and existing and table not in validated:
+        elif cmd.subtype == _AT.AT_SetNotNull and existing and not {column, f"{table}.*"} & validated:
             yield "HS005", column, "SET NOT NULL scans the table under an exclusive lock"
         elif cmd.subtype == _AT.AT_AddConstraint and existing and \
                 f"{table}.{getattr(cmd.def_, 'conname', None)}" not in replaced:
@@ -125,9 +130,24 @@ def _volatile_default(column: ast.ColumnDef) -> bool:
             if constraint.contype == enums.ConstrType.CONSTR_IDENTITY:
                 return True
             for inner, _ in walk(constraint.raw_expr):
-                if isinstance(inner, ast.FuncCall) and dotted(inner.funcname)[-1] in _VOLATILE:
+                if isinstance(inner, ast.FuncCall) and not _non_volatile(dotted(inner.funcname)):
                     return True
     return False
+
+
+@cache
+def _non_volatile_names() -> frozenset[str]:
+    text = files("healstack.migrate").joinpath("non_volatile_functions.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def _non_volatile(name: list[str]) -> bool:
+    """Whether a default calling this function is computed once for ADD COLUMN: a built-in that is IMMUTABLE or
+    STABLE in every overload (the catalog's own provolatile, listed in non_volatile_functions.txt), or
+    Supabase's auth helpers. Anything else, a project's own function included, counts as volatile."""
+    if len(name) == 2 and name[0] == "pg_catalog":
+        return name[1] in _non_volatile_names()
+    return ".".join(name) in _non_volatile_names()
 
 
 def _kind(node: ast.Node) -> str:
@@ -170,16 +190,19 @@ def lint_migration(migration: Migration, severity: Mapping[str, str] | None = No
     nodes = [n for s in statements
              for n in ([s.node, *do_blocks.statements(s.node)] if isinstance(s.node, ast.DoStmt) else [s.node])]
     new_tables = {relname(n.relation) for n in nodes if isinstance(n, ast.CreateStmt)}
-    validated = {relname(n.relation) for n in nodes if isinstance(n, ast.AlterTableStmt)
-                 and any(c.subtype == _AT.AT_ValidateConstraint for c in n.cmds or ())}
+    validated = not_null_checks(nodes)
     # DROP CONSTRAINT IF EXISTS c, then ADD CONSTRAINT c: the pair runs twice as well as once
     replaced = frozenset(f"{relname(n.relation)}.{c.name}" for n in nodes
                          if isinstance(n, ast.AlterTableStmt) for c in n.cmds or ()
                          if c.subtype == _AT.AT_DropConstraint and c.missing_ok)
     results = []
-    for stmt in statements:
+    states = list(blocks([s.node for s in statements], migration.transactional))
+    for stmt, (block, control) in zip(statements, states, strict=True):
         allowed = _allowed(stmt)
-        for rule_id, obj, message in _findings(stmt, new_tables, validated, migration, replaced):
+        found = [*_findings(stmt, new_tables, validated, migration, replaced, block),
+                 *(("HS008", migration.label, message) for _, message in control)]
+        note_not_valid(stmt.node, block)
+        for rule_id, obj, message in found:
             rule = registry.spec(rule_id)
             at = level(rule_id, severity or {})
             if at == "off":
