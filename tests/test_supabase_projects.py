@@ -11,10 +11,15 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from healstack.compat import ensure_platform, ensure_supabase_compat
 from healstack.config import Settings
@@ -39,6 +44,7 @@ def target(empty_db: str) -> str:
 
 
 def _fresh(tmp_path: Path, name: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     folder = tmp_path / name
     shutil.copytree(PROJECTS / name, folder)
     return folder
@@ -77,7 +83,7 @@ def _first_run(folder: Path, dsn: str) -> tuple[str, list[dict[str, Any]], int]:
     return contract, records, checks.returncode
 
 
-def test_chat_owned_rows_a_profile_trigger_and_a_database_the_cli_migrated(tmp_path: Path, target: str) -> None:
+def chat_owned_rows_a_profile_trigger_and_a_database_the_cli_migrated(tmp_path: Path, target: str) -> None:
     folder = _fresh(tmp_path, "chat")
     first = sorted((folder / "supabase" / "migrations").glob("*.sql"))[0]
     with connect(target, autocommit=True) as conn:  # `supabase db push` applied the first file, on the platform
@@ -96,7 +102,7 @@ def test_chat_owned_rows_a_profile_trigger_and_a_database_the_cli_migrated(tmp_p
     assert checks == 0
 
 
-def test_teams_membership_in_a_private_schema_and_the_projects_pgtap(tmp_path: Path, target: str) -> None:
+def teams_membership_in_a_private_schema_and_the_projects_pgtap(tmp_path: Path, target: str) -> None:
     folder = _fresh(tmp_path, "teams")
     contract, records, checks = _first_run(folder, target)
     assert '["teams.accounts"]' in contract
@@ -107,7 +113,7 @@ def test_teams_membership_in_a_private_schema_and_the_projects_pgtap(tmp_path: P
     assert checks == 0
 
 
-def test_media_storage_and_platform_extensions_with_one_table_left_open(tmp_path: Path, target: str) -> None:
+def media_storage_and_platform_extensions_with_one_table_left_open(tmp_path: Path, target: str) -> None:
     folder = _fresh(tmp_path, "media")
     contract, records, checks = _first_run(folder, target)
     assert 'owner = "owner"' in contract
@@ -117,6 +123,40 @@ def test_media_storage_and_platform_extensions_with_one_table_left_open(tmp_path
     assert failed == {("HS401", "public.download_log")}  # the table without RLS, by name, and nothing else
     assert _outcomes(records, "HS501") == {"passed"}
     assert checks == 1
+
+
+PROJECTS_RUN = (chat_owned_rows_a_profile_trigger_and_a_database_the_cli_migrated,
+                teams_membership_in_a_private_schema_and_the_projects_pgtap,
+                media_storage_and_platform_extensions_with_one_table_left_open)
+
+
+@pytest.fixture
+def three_targets(target: str, pg_server: str) -> Iterator[list[str]]:
+    """Three empty databases of the run's server, the platform's roles made once beforehand (they are the
+    server's, and three first runs at once would race to create them)."""
+    with connect(target, autocommit=True) as conn:
+        ensure_supabase_compat(conn)
+    names = [f"t_{uuid.uuid4().hex[:16]}" for _ in range(2)]
+    with connect(pg_server, autocommit=True) as admin:
+        for name in names:
+            admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        yield [target, *(make_conninfo(pg_server, dbname=name) for name in names)]
+    finally:
+        with connect(pg_server, autocommit=True) as admin:
+            for name in names:
+                admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def test_three_projects_from_a_fresh_folder(tmp_path: Path, three_targets: list[str]) -> None:
+    """The projects run at once, as three users would: most of each run waits on its subprocesses."""
+    with ThreadPoolExecutor(len(PROJECTS_RUN)) as pool:
+        runs = {project.__name__: pool.submit(project, tmp_path / project.__name__[:5], dsn)
+                for project, dsn in zip(PROJECTS_RUN, three_targets, strict=True)}
+    for name, run in runs.items():
+        error = run.exception()
+        if error is not None:
+            raise AssertionError(f"{name}: {error}") from error
 
 
 def _contract_run(dsn: str, tmp_path: Path, contract: str) -> list[Any]:
