@@ -8,7 +8,8 @@ from pathlib import Path
 from psycopg import sql
 
 from healstack.rls.contract import TableContract
-from healstack.rls.probes import SEEDED_PER_TENANT, Case, Expect, cases, expectation, identity_for
+from healstack.rls.identities import identity_for
+from healstack.rls.probes import SEEDED_PER_TENANT, Case, Expect, cases, expectation
 from healstack.rls.simulator import SEARCH_PATH
 
 OWN, OTHER = "pgtap-tenant-p", "pgtap-tenant-q"

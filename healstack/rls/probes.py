@@ -16,15 +16,14 @@ import psycopg
 from psycopg import sql
 
 from healstack.results import CheckResult, Outcome
-from healstack.rls.contract import OWNER_CLAIM, TableContract
+from healstack.rls.contract import TableContract
+from healstack.rls.identities import identity_for
 from healstack.rls.seeding import Seeder, SeedError, tenant_values
 from healstack.rls.simulator import (
     Identity,
     Response,
     Simulator,
     Verdict,
-    anon,
-    anonymous_user,
     service_role,
 )
 from healstack.sqlfiles import query
@@ -60,33 +59,6 @@ def cases(contracts: dict[str, TableContract]) -> list[Case]:
     return out
 
 
-def _put(claims: dict[str, Any], path: str, value: str) -> None:
-    """Set ``value`` at a dotted path of the claims, keeping what is already there."""
-    *parents, last = path.split(".")
-    for key in parents:
-        inner = claims.setdefault(key, {})
-        if not isinstance(inner, dict):
-            return
-        claims = inner
-    claims.setdefault(last, value)
-
-
-def identity_for(who: str, sub: str, tenants: list[tuple[TableContract, str, str]]) -> Identity:
-    """The identity behind a contract name. A signed-in user (``sub``) carries each table's tenant claim set to
-    its own tenant and the same key in user_metadata, which users edit themselves, forged to the other: a
-    policy that trusts it lets them read another tenant."""
-    if who != "tenant":
-        return {"anonymous": anonymous_user, "anon": anon, "service_role": service_role}[who]()
-    claims: dict[str, Any] = {"sub": sub, "aud": "authenticated", "is_anonymous": False,
-                              "app_metadata": {"provider": "email"}, "user_metadata": {}}
-    for tc, own, other in tenants:
-        if tc.tenant and tc.claim and tc.claim != OWNER_CLAIM:
-            _put(claims, tc.claim, own)
-            if not tc.claim.startswith("user_metadata."):
-                _put(claims["user_metadata"], tc.claim.rsplit(".", 1)[-1], other)
-    return Identity("tenant", "authenticated", claims)
-
-
 class Expect(enum.StrEnum):
     """What a case must show."""
 
@@ -120,6 +92,7 @@ class Probe:
         self.token = uuid.uuid4().hex[:8]
         self.seeder = Seeder(sim.conn, self.token)
         self.unseedable: dict[str, str] = {}  # table -> why its rows cannot be created
+        self._service_inserts: dict[str, bool] = {}
 
     def values(self, tc: TableContract) -> tuple[str, str]:
         """The two tenants of a table, P (the probe's own) and Q: the probe users' ids where rows are owned
@@ -153,29 +126,32 @@ class Probe:
         return 1 if column is not None and column.is_unique else SEEDED_PER_TENANT
 
     def seed(self, tc: TableContract) -> dict[str, list[str]]:
-        """Rows for both tenants (as service_role where it may insert, as PostgREST's backend would), with the
-        users and parent rows they need, then the membership rows; returns primary keys (as text) per tenant.
-        A row a trigger already made (a profile made when its user signed up) counts as seeded."""
+        """Rows for both tenants in one INSERT (as service_role where it may insert, as PostgREST's backend
+        would), with the users and parent rows they need, then the membership rows; returns primary keys (as
+        text) per tenant. A row a trigger already made (a profile made when its user signed up) counts."""
         own, other = self.values(tc)
-        keys: dict[str, list[str]] = {own: [], other: []}
         n = self.per_tenant(tc)
-        for i, tenant in enumerate([own] * n + [other] * n):
-            row = self.full_row(tc, tenant, n=i)
-            self._as_inserter(tc)
-            statement = sql.SQL("insert into {} ({}) values ({}) on conflict do nothing returning {}").format(
-                tc.ident, sql.SQL(", ").join(map(sql.Identifier, row)),
-                sql.SQL(", ").join(sql.Placeholder() * len(row)), self.key(tc.table))
-            try:
-                with self.sim.conn.transaction():
-                    fetched = self.sim.conn.execute(statement, list(row.values())).fetchone()
-                    if fetched is None and tc.tenant and n == 1:
-                        fetched = self.sim.conn.execute(sql.SQL("select {} from {} where {}::text = %s").format(
-                            self.key(tc.table), tc.ident, sql.Identifier(tc.tenant)), [tenant]).fetchone()
-            except psycopg.Error as e:
-                raise SeedError(f"could not seed {tc.table}: {e.diag.message_primary or e}") from None
-            if fetched is None:
-                raise SeedError(f"could not seed {tc.table}: a row with the same key exists")
-            keys[tenant].append(fetched[0])
+        tenants = [own] * n + [other] * n
+        rows = [self.full_row(tc, tenant, n=i) for i, tenant in enumerate(tenants)]
+        self._as_inserter(tc)
+        owner = sql.SQL("{}::text").format(sql.Identifier(tc.tenant)) if tc.tenant else self.key(tc.table)
+        one = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(rows[0])))
+        statement = sql.SQL("insert into {} ({}) values {} on conflict do nothing returning {}, {}").format(
+            tc.ident, sql.SQL(", ").join(map(sql.Identifier, rows[0])), sql.SQL(", ").join([one] * len(rows)),
+            self.key(tc.table), owner)
+        try:
+            with self.sim.conn.transaction():
+                fetched = self.sim.conn.execute(statement, [v for row in rows for v in row.values()]).fetchall()
+                if tc.tenant and n == 1 and len(fetched) < len(rows):  # made by a trigger already
+                    fetched = self.sim.conn.execute(sql.SQL("select {}, {} from {} where {} = any(%s)").format(
+                        self.key(tc.table), owner, tc.ident, owner), [[own, other]]).fetchall()
+        except psycopg.Error as e:
+            raise SeedError(f"could not seed {tc.table}: {e.diag.message_primary or e}") from None
+        if len(fetched) < len(rows):
+            raise SeedError(f"could not seed {tc.table}: a row with the same key exists")
+        keys: dict[str, list[str]] = {own: [], other: []}
+        for i, (key, tenant) in enumerate(fetched):  # a table without tenants: the first half is P's
+            keys[tenant if tc.tenant else tenants[i]].append(key)
         if tc.member:
             self.seeder.as_owner()
             for i, (tenant, user) in enumerate(((own, self.seeder.own_user), (other, self.seeder.other_user))):
@@ -184,10 +160,13 @@ class Probe:
         return keys
 
     def _as_inserter(self, tc: TableContract) -> None:
-        allowed = self.sim.conn.execute(
-            "select pg_catalog.has_table_privilege('service_role', pg_catalog.format('%%I.%%I', %s::text, "
-            "%s::text)::regclass, 'INSERT')", [tc.schema, tc.name]).fetchone()
-        if allowed and allowed[0]:
+        """service_role where it may insert into the table (asked once per table), else the owner."""
+        if tc.table not in self._service_inserts:
+            allowed = self.sim.conn.execute(
+                "select pg_catalog.has_table_privilege('service_role', pg_catalog.format('%%I.%%I', %s::text, "
+                "%s::text)::regclass, 'INSERT')", [tc.schema, tc.name]).fetchone()
+            self._service_inserts[tc.table] = bool(allowed and allowed[0])
+        if self._service_inserts[tc.table]:
             self.sim.become(service_role())
         else:
             self.seeder.as_owner()
