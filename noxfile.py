@@ -20,9 +20,8 @@ SYSTEM_PG15 = Path(os.environ.get("HEALSTACK_PG15_BINDIR", "/usr/lib/postgresql/
 
 
 def _install(session: nox.Session, *groups: str) -> None:
-    session.install("-e", ".")
-    for group in groups:
-        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+    # one pip run for the package and its groups: each run resolves everything again
+    session.install("-e", ".", *(dep for group in groups for dep in nox.project.dependency_groups(PYPROJECT, group)))
 
 
 # (name, variable the benchmark reads, executable, packages) of each compared tool's side environment

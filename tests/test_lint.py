@@ -12,7 +12,7 @@ from healstack.migrate.files import NO_TRANSACTION, Migration
 from healstack.migrate.lint import lint_migration
 from healstack.results import Outcome
 
-pytestmark = pytest.mark.any_postgres  # no server involved: once, in the Postgres 18 run
+pytestmark = pytest.mark.any_postgres  # no server involved: run once (see pyproject.toml)
 
 HOUSE = {"HS006": "error"}  # this stack's pyproject.toml: idempotent files are its house rule
 # (rule, unsafe statement, safe form of the same intent)

@@ -27,6 +27,7 @@ from healstack.migrate.files import NO_TRANSACTION, Migration
 from healstack.migrate.lint import lint_migration
 from healstack.results import Outcome
 
+pytestmark = pytest.mark.any_postgres  # the lint reads files, no server: run once
 CASES = json.loads((Path(__file__).parent / "peers" / "squawk_cases.json").read_text())
 
 # squawk's rule -> healstack's rules for the same hazard

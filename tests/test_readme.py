@@ -13,7 +13,7 @@ from healstack import registry
 from healstack.cli import _parser
 from healstack.config import OPTIONS
 
-pytestmark = pytest.mark.any_postgres  # no server involved: once, in the Postgres 18 run
+pytestmark = pytest.mark.any_postgres  # no server involved: run once (see pyproject.toml)
 
 README = (REPO / "README.md").read_text()
 

@@ -14,7 +14,7 @@ from healstack.db import connect
 from healstack.errors import ConfigError
 from healstack.redact import redact, redact_dsn
 
-pytestmark = pytest.mark.any_postgres  # no server involved: once, in the Postgres 18 run
+pytestmark = pytest.mark.any_postgres  # no server involved: run once (see pyproject.toml)
 
 
 def test_url_password_is_masked_and_host_kept():

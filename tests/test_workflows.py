@@ -16,7 +16,7 @@ import pytest
 import yaml
 from repo import REPO
 
-pytestmark = pytest.mark.any_postgres  # no server involved: once, in the Postgres 18 run
+pytestmark = pytest.mark.any_postgres  # no server involved: run once (see pyproject.toml)
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 SCHEDULED = {"nightly-etl": ("01:10", None), "data-quality": ("02:00", None), "health": ("07:30", "Monday"),
