@@ -161,7 +161,9 @@ _SPECS = (
     CheckSpec("HS408", _L, "security_definer_view", "a view runs as its owner over RLS tables", _E,
               "RLS bypassed through a view (splinter: security_definer_view)", "alter view ... set "
               "(security_invoker = true)"),
-    CheckSpec("HS409", _L, "security_definer_function_exposed", "SECURITY DEFINER function callable by the API", _E,
+    # a warning, as splinter rates it: a Supabase RPC is often a SECURITY DEFINER function that checks the caller
+    # itself (basejump's has_role_on_account); what one returns to the wrong tenant is HS502's error
+    CheckSpec("HS409", _L, "security_definer_function_exposed", "SECURITY DEFINER function callable by the API", _W,
               "RLS bypassed through a function (splinter: anon_security_definer_function_executable, "
               "authenticated_security_definer_function_executable)",
               "revoke execute from anon, authenticated, public, or make it SECURITY INVOKER"),

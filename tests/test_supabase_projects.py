@@ -26,6 +26,7 @@ from healstack.config import Settings
 from healstack.context import Context
 from healstack.db import connect
 from healstack.results import Outcome
+from healstack.rls.contract import load_contract
 from healstack.rls.run import rls_contract
 
 PROJECTS = Path(__file__).parent / "projects"
@@ -249,11 +250,15 @@ def test_scaffold_marks_what_it_could_not_read_and_never_overwrites_a_contract(t
                      " as $$ select true $$")
         conn.execute("alter policy \"Members work on their accounts' projects\" on public.projects"
                      " using (public.is_member(account_id))")
+        # a policy Postgres prints on several lines (a sub-select) stays one comment line, so the file still reads
+        conn.execute("create policy \"Members of named accounts\" on teams.members for select to authenticated"
+                     " using (public.is_member((select a.id from teams.accounts as a where a.id = account_id)))")
     folder = tmp_path / "teams"
     assert _run(folder, teams_db, "rls", "scaffold").returncode == 0
     text = (folder / "checks" / "rls_contract.toml").read_text()
     assert "# healstack: could not infer whose rows select policy \"Members work on their accounts' projects\"" \
            " admits for authenticated: is_member(account_id)" in text
+    assert load_contract(folder / "checks" / "rls_contract.toml")
     again = _run(folder, teams_db, "rls", "scaffold")
     assert again.returncode == 2 and again.stderr.strip().endswith("exists; pass --out for another file, or --force "
                                                                    "to replace it")

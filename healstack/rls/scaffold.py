@@ -55,8 +55,9 @@ def _admit(entry: Entry, command: str, role: str, policies: list[Policy]) -> Non
         expression = policy.expression(command)
         found = infer(expression)
         if found is None:
+            shown = " ".join(str(expression).split())  # one comment line: Postgres prints sub-selects on several
             entry.notes.append(f"could not infer whose rows {command} policy {policy.name!r} admits for {role}: "
-                               f"{expression}")
+                               f"{shown}")
         elif found.kind == "all":
             entry.allowed[command] |= {"anon"} if role == "anon" else {"authenticated", "anonymous"}
         elif role == "authenticated":
