@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 from healstack.rls.contract import COMMANDS
 from healstack.rls.infer import Ownership, infer
 from healstack.sqlfiles import query
+
+_COMMANDS = {"r": "select", "a": "insert", "w": "update", "d": "delete", "*": "all"}
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,11 @@ def _admit(entry: Entry, command: str, role: str, policies: list[Policy]) -> Non
 def entries(conn: psycopg.Connection[Any]) -> list[Entry]:
     """One entry per table the API can reach, from its grants and permissive policies."""
     policies: dict[str, list[Policy]] = defaultdict(list)
-    for row in conn.execute(query("healstack.rls", "policies")):
-        policies[row[0]].append(Policy(*row))
+    with conn.cursor(row_factory=dict_row) as cur:  # the catalog snapshot's own query (parity reads it too)
+        for p in cur.execute(query("healstack.catalog", "policies")):
+            table = f"{p['schema']}.{p['relation']}"
+            policies[table].append(Policy(table, p["name"], p["permissive"], _COMMANDS[p["command"]], p["roles"],
+                                          p["using_expr"], p["with_check_expr"]))
     keys = {name: columns for name, columns in conn.execute(query("healstack.rls", "primary_keys"))}
     out = []
     for table, columns, rls, grants in conn.execute(query("healstack.rls", "tables")):
