@@ -100,11 +100,7 @@ class Simulator:
     """One connection for many simulated requests; nothing any request does is kept."""
 
     def __init__(self, dsn: str) -> None:
-        self.conn = self._connect(dsn)
-
-    @staticmethod
-    def _connect(dsn: str) -> psycopg.Connection[Any]:
-        return connect(dsn, autocommit=True)
+        self.conn = connect(dsn, autocommit=True)
 
     def close(self) -> None:
         self.conn.close()
